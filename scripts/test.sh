@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# test.sh — README command 2: install what is missing, then build and run the whole test
+# suite twice: the ci preset (-Werror) and the asan preset (AddressSanitizer +
+# UndefinedBehaviorSanitizer; Open MPI's own leaks suppressed by tests/mpi-lsan.supp).
+# Exits non-zero when any test fails. BMC_TEST_PRESETS="ci" runs a subset of presets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+. scripts/env.sh
+status=0
+for preset in ${BMC_TEST_PRESETS:-ci asan}; do
+  echo "== test.sh: preset $preset =="
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  ctest --preset "$preset" || status=1
+done
+exit $status

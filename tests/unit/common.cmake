@@ -1,0 +1,5 @@
+# Serial unit tests of the common library pieces the lead owns: fingerprints, logging.
+bmc_add_test_exe(test_fingerprint ${CMAKE_CURRENT_LIST_DIR}/test_fingerprint.c)
+bmc_add_test(NAME fingerprint LABEL unit TARGET test_fingerprint)
+bmc_add_test_exe(test_log ${CMAKE_CURRENT_LIST_DIR}/test_log.c)
+bmc_add_test(NAME log.progress LABEL unit TARGET test_log)
