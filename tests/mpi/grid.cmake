@@ -1,0 +1,13 @@
+# Tests of the process grid and distributed matrix (common/bmc_grid.c, bmc_scalapack.h):
+# grid.index (serial: index helpers and row-block math against ScaLAPACK's own functions,
+# every prototype of bmc_scalapack.h resolved at link time) and grid.npN (grids of every
+# shape on N ranks, redistribution round trips, pdgemm against a serial OpenBLAS reference,
+# agreed errors for bad grid shapes).
+bmc_add_test_exe(test_grid_index ${CMAKE_SOURCE_DIR}/tests/unit/test_grid_index.c)
+bmc_add_test(NAME grid.index LABEL unit TARGET test_grid_index)
+
+bmc_add_test_exe(test_grid ${CMAKE_SOURCE_DIR}/tests/mpi/test_grid.c)
+target_link_libraries(test_grid PRIVATE PkgConfig::OPENBLAS)
+foreach(np 1 2 4)
+  bmc_add_test(NAME grid.np${np} LABEL mpi NP ${np} TIMEOUT 60 TARGET test_grid)
+endforeach()
