@@ -1,0 +1,313 @@
+/* bmc_h5io_data.c — datasets of bmc_h5io.h: creation (intermediate groups, optional
+ * chunks), shape and type queries, and collective transfers of row blocks and hyperslabs.
+ *
+ * Ranges are checked against the shape and agreed before any collective HDF5 call, so a bad
+ * request on one rank makes every rank return -1 instead of hanging the others. Transfers
+ * are collective (H5FD_MPIO_COLLECTIVE); ranks without data select nothing.
+ * Not here: files (bmc_h5io.c), attributes (bmc_h5io_attr.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmc_alloc.h"
+#include "bmc_h5io.h"
+#include "bmc_h5io_internal.h"
+
+/* ---- element types ------------------------------------------------------------------- */
+
+/* Little-endian file type of t (what brainmclip stores on disk). */
+static hid_t file_type(bmc_dtype t) {
+    switch (t) {
+    case BMC_U8: return H5T_STD_U8LE;
+    case BMC_I16: return H5T_STD_I16LE;
+    case BMC_I32: return H5T_STD_I32LE;
+    case BMC_I64: return H5T_STD_I64LE;
+    case BMC_F32: return H5T_IEEE_F32LE;
+    case BMC_F64: return H5T_IEEE_F64LE;
+    }
+    BMC_BUG("bad dtype %d", (int)t);
+}
+
+/* Native memory type of t (what callers' buffers hold). */
+static hid_t mem_type(bmc_dtype t) {
+    switch (t) {
+    case BMC_U8: return H5T_NATIVE_UINT8;
+    case BMC_I16: return H5T_NATIVE_INT16;
+    case BMC_I32: return H5T_NATIVE_INT32;
+    case BMC_I64: return H5T_NATIVE_INT64;
+    case BMC_F32: return H5T_NATIVE_FLOAT;
+    case BMC_F64: return H5T_NATIVE_DOUBLE;
+    }
+    BMC_BUG("bad dtype %d", (int)t);
+}
+
+/* ---- datasets ------------------------------------------------------------------------ */
+
+int bmc_h5_exists(bmc_h5 *f, const char *name) {
+    bmc_h5i_silence();
+    BMC_CHECK(f && f->fid >= 0 && name);
+    int mine = bmc_h5i_exists_local(f->fid, name), all = 0;
+    BMC_MPI(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_LAND, f->comm));
+    return all;
+}
+
+int bmc_h5_create_dataset(bmc_h5 *f, const char *name, bmc_dtype t, int ndims,
+                          const hsize_t *dims, const hsize_t *chunk, bmc_err *err) {
+    bmc_h5i_silence();
+    BMC_CHECK(f && f->fid >= 0 && name && dims);
+    bmc_err e = {0};
+    char what[BMC_ERR_MSG_MAX / 2];
+    bmc_h5i_label(what, sizeof what, f, name);
+    hsize_t maxdims[BMC_H5_MAXDIMS], chunk_used[BMC_H5_MAXDIMS];
+    if (!f->writable)
+        bmc_err_set(&e, "open the output with bmc_h5_create", "%s: file is read-only", what);
+    else if (!bmc_h5i_dtype_valid(t))
+        bmc_err_set(&e, NULL, "%s: invalid element type %d", what, (int)t);
+    else if (ndims < 1 || ndims > BMC_H5_MAXDIMS)
+        bmc_err_set(&e, NULL, "%s: %d dimensions requested (1 to %d supported)", what, ndims,
+                    BMC_H5_MAXDIMS);
+    else if (bmc_h5i_exists_local(f->fid, name))
+        bmc_err_set(&e, "each dataset is created once; check bmc_h5_exists before creating",
+                    "%s: dataset already exists", what);
+    for (int d = 0; !e.failed && d < ndims; d++) {
+        /* Chunks are clamped to the shape; a zero-length dimension of a chunked dataset
+         * gets an unlimited maximum, as HDF5 requires chunk ≤ maximum size. */
+        maxdims[d] = dims[d];
+        if (!chunk) continue;
+        if (chunk[d] == 0) {
+            bmc_err_set(&e, NULL, "%s: chunk size 0 in dimension %d", what, d);
+            break;
+        }
+        chunk_used[d] = dims[d] == 0 ? chunk[d] : (chunk[d] < dims[d] ? chunk[d] : dims[d]);
+        if (dims[d] == 0) maxdims[d] = H5S_UNLIMITED;
+    }
+    if (bmc_h5i_agree(f->comm, &e, err)) return -1;
+
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    /* Unwritten elements are left as they are on disk instead of being filled first: a
+     * stage writes every row, and filling would double the I/O of big outputs. */
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    if (chunk) H5Pset_chunk(dcpl, ndims, chunk_used);
+    hid_t space = H5Screate_simple(ndims, dims, maxdims);
+    hid_t dset = H5Dcreate2(f->fid, name, file_type(t), space, lcpl, dcpl, H5P_DEFAULT);
+    if (dset < 0)
+        bmc_h5i_set_err(&e, "check free space on the output folder",
+                        "%s: cannot create dataset", what);
+    else
+        H5Dclose(dset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    H5Pclose(lcpl);
+    return bmc_h5i_agree(f->comm, &e, err);
+}
+
+/* Open dataset `name` and read its shape; errors name the file and dataset. Local. */
+static hid_t open_dataset(bmc_h5 *f, const char *name, const char *what, int *ndims,
+                          hsize_t dims[BMC_H5_MAXDIMS], bmc_err *e) {
+    if (!bmc_h5i_exists_local(f->fid, name)) {
+        char hint[BMC_ERR_HINT_MAX];
+        snprintf(hint, sizeof hint, "list the file's contents with `h5ls -r %s`", f->path);
+        bmc_err_set(e, hint, "%s: no such dataset", what);
+        return H5I_INVALID_HID;
+    }
+    hid_t dset = H5Dopen2(f->fid, name, H5P_DEFAULT);
+    if (dset < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        bmc_err_set(e, "the path names a group or another object, not a dataset",
+                    "%s: not a dataset", what);
+        return H5I_INVALID_HID;
+    }
+    hid_t space = H5Dget_space(dset);
+    int nd = H5Sget_simple_extent_ndims(space);
+    if (nd < 0 || nd > BMC_H5_MAXDIMS) {
+        bmc_err_set(e, "brainmclip reads datasets of 1 to 4 dimensions",
+                    "%s: dataset has %d dimensions", what, nd);
+    } else {
+        for (int d = 0; d < BMC_H5_MAXDIMS; d++) dims[d] = 0;
+        H5Sget_simple_extent_dims(space, dims, NULL);
+        *ndims = nd;
+    }
+    H5Sclose(space);
+    if (e->failed) {
+        H5Dclose(dset);
+        return H5I_INVALID_HID;
+    }
+    return dset;
+}
+
+/* Closest bmc_dtype of an HDF5 type, or -1 with a printable name of the type in `name`. */
+static int dtype_of(hid_t type, char *name, size_t n) {
+    H5T_class_t cls = H5Tget_class(type);
+    size_t size = H5Tget_size(type);
+    if (cls == H5T_INTEGER) {
+        int is_signed = H5Tget_sign(type) == H5T_SGN_2;
+        if (size == 1 && !is_signed) return BMC_U8;
+        if (is_signed && size == 2) return BMC_I16;
+        if (is_signed && size == 4) return BMC_I32;
+        if (is_signed && size == 8) return BMC_I64;
+        snprintf(name, n, "%sint%zu", is_signed ? "" : "u", 8 * size);
+    } else if (cls == H5T_FLOAT) {
+        if (size == 4) return BMC_F32;
+        if (size == 8) return BMC_F64;
+        snprintf(name, n, "float%zu", 8 * size);
+    } else {
+        const char *c = cls == H5T_STRING      ? "string"
+                        : cls == H5T_COMPOUND  ? "compound"
+                        : cls == H5T_ENUM      ? "enum"
+                        : cls == H5T_ARRAY     ? "array"
+                        : cls == H5T_VLEN      ? "variable-length"
+                        : cls == H5T_OPAQUE    ? "opaque"
+                        : cls == H5T_BITFIELD  ? "bitfield"
+                        : cls == H5T_REFERENCE ? "reference"
+                                               : "unknown";
+        snprintf(name, n, "%s", c);
+    }
+    return -1;
+}
+
+int bmc_h5_dataset_info(bmc_h5 *f, const char *name, bmc_dtype *t, int *ndims,
+                        hsize_t dims[BMC_H5_MAXDIMS], bmc_err *err) {
+    bmc_h5i_silence();
+    BMC_CHECK(f && f->fid >= 0 && name && t && ndims && dims);
+    bmc_err e = {0};
+    char what[BMC_ERR_MSG_MAX / 2];
+    bmc_h5i_label(what, sizeof what, f, name);
+    hid_t dset = open_dataset(f, name, what, ndims, dims, &e);
+    if (dset >= 0) {
+        hid_t type = H5Dget_type(dset);
+        char tname[64] = "";
+        int code = dtype_of(type, tname, sizeof tname);
+        if (code < 0)
+            bmc_err_set(&e, "brainmclip reads uint8, int16, int32, int64, float32 and float64",
+                        "%s: element type %s is not supported", what, tname);
+        else
+            *t = (bmc_dtype)code;
+        H5Tclose(type);
+        H5Dclose(dset);
+    }
+    return bmc_h5i_agree(f->comm, &e, err);
+}
+
+/* The shared body of the four transfer functions. rows_mode: start/count come from
+ * row0/nrows and the dataset's shape; otherwise from start_in/count_in (dataset's rank). */
+static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int rows_mode,
+                    hsize_t row0, hsize_t nrows, const hsize_t *start_in,
+                    const hsize_t *count_in, void *buf, bmc_err *err) {
+    bmc_h5i_silence();
+    BMC_CHECK(f && f->fid >= 0 && name);
+    bmc_err e = {0};
+    char what[BMC_ERR_MSG_MAX / 2];
+    bmc_h5i_label(what, sizeof what, f, name);
+    hsize_t dims[BMC_H5_MAXDIMS], start[BMC_H5_MAXDIMS], count[BMC_H5_MAXDIMS];
+    int ndims = 0;
+    hid_t dset = H5I_INVALID_HID;
+    if (!bmc_h5i_dtype_valid(mt))
+        bmc_err_set(&e, NULL, "%s: invalid memory type %d", what, (int)mt);
+    else if (writing && !f->writable)
+        bmc_err_set(&e, "writes go to a file made by bmc_h5_create", "%s: file is read-only",
+                    what);
+    else dset = open_dataset(f, name, what, &ndims, dims, &e);
+    if (dset >= 0 && ndims < 1)
+        bmc_err_set(&e, "scalar values are stored as attributes, not datasets",
+                    "%s: dataset is a scalar; rows and blocks need at least 1 dimension", what);
+    hsize_t nelem = 1;
+    for (int d = 0; dset >= 0 && !e.failed && d < ndims; d++) {
+        start[d] = rows_mode ? (d == 0 ? row0 : 0) : start_in[d];
+        count[d] = rows_mode ? (d == 0 ? nrows : dims[d]) : count_in[d];
+        nelem *= count[d];
+    }
+    /* A rank with nothing to move takes part without data; its start does not matter. */
+    for (int d = 0; dset >= 0 && !e.failed && nelem > 0 && d < ndims; d++) {
+        if (count[d] <= dims[d] && start[d] <= dims[d] - count[d]) continue;
+        if (rows_mode)
+            bmc_err_set(&e, "rows must lie inside the dataset; check how rows are split "
+                            "over ranks",
+                        "%s: rows [%llu, %llu) out of range (dataset has %llu rows)", what,
+                        (unsigned long long)row0, (unsigned long long)(row0 + nrows),
+                        (unsigned long long)dims[0]);
+        else
+            bmc_err_set(&e, "the block must lie inside the dataset's shape",
+                        "%s: block [%llu, %llu) out of range in dimension %d (size %llu)", what,
+                        (unsigned long long)start[d], (unsigned long long)(start[d] + count[d]),
+                        d, (unsigned long long)dims[d]);
+    }
+    if (!e.failed && nelem > 0 && !buf)
+        bmc_err_set(&e, NULL, "%s: NULL buffer for %llu elements", what,
+                    (unsigned long long)nelem);
+    if (bmc_h5i_agree(f->comm, &e, err)) {
+        if (dset >= 0) H5Dclose(dset);
+        return -1;
+    }
+
+    hid_t fspace = H5Dget_space(dset), mspace;
+    if (nelem == 0) {
+        hsize_t one = 1;
+        H5Sselect_none(fspace);
+        mspace = H5Screate_simple(1, &one, NULL);
+        H5Sselect_none(mspace);
+    } else {
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+        mspace = H5Screate_simple(ndims, count, NULL);
+    }
+    /* HDF5 falls back to independent I/O when it converts types, so when the memory type
+     * differs from the stored one, the stored type moves collectively and is converted
+     * here with H5Tconvert (the same conversion rules, one staging copy). */
+    hid_t ftype = H5Dget_type(dset);
+    char unused[64];
+    int stored = dtype_of(ftype, unused, sizeof unused);
+    H5Tclose(ftype);
+    bmc_dtype io_t = stored >= 0 ? (bmc_dtype)stored : mt;
+    size_t n = (size_t)nelem, esize = bmc_dtype_size(io_t);
+    if (bmc_dtype_size(mt) > esize) esize = bmc_dtype_size(mt);
+    void *stage = io_t != mt && n > 0 ? xmalloc(bmc_mul_size(n, esize)) : NULL;
+    if (stage && writing) {
+        memcpy(stage, buf, n * bmc_dtype_size(mt));
+        BMC_CHECK(H5Tconvert(mem_type(mt), mem_type(io_t), n, stage, NULL, H5P_DEFAULT) >= 0);
+    }
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    unsigned char dummy = 0;
+    void *data = stage ? stage : buf ? buf : &dummy;
+    herr_t rc = writing ? H5Dwrite(dset, mem_type(io_t), mspace, fspace, dxpl, data)
+                        : H5Dread(dset, mem_type(io_t), mspace, fspace, dxpl, data);
+    if (rc < 0)
+        bmc_h5i_set_err(&e, writing ? "check free space and quota on the output folder"
+                                    : "the file may be truncated or damaged",
+                        "%s: %s of %llu elements (%s) failed", what, writing ? "write" : "read",
+                        (unsigned long long)nelem, bmc_dtype_name(mt));
+    if (stage && !writing && rc >= 0) {
+        BMC_CHECK(H5Tconvert(mem_type(io_t), mem_type(mt), n, stage, NULL, H5P_DEFAULT) >= 0);
+        memcpy(buf, stage, n * bmc_dtype_size(mt));
+    }
+    free(stage);
+    H5Pclose(dxpl);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+    H5Dclose(dset);
+    return bmc_h5i_agree(f->comm, &e, err);
+}
+
+int bmc_h5_write_rows(bmc_h5 *f, const char *name, bmc_dtype mt, hsize_t row0, hsize_t nrows,
+                      const void *buf, bmc_err *err) {
+    return transfer(f, name, mt, 1, 1, row0, nrows, NULL, NULL, (void *)(uintptr_t)buf, err);
+}
+
+int bmc_h5_read_rows(bmc_h5 *f, const char *name, bmc_dtype mt, hsize_t row0, hsize_t nrows,
+                     void *buf, bmc_err *err) {
+    return transfer(f, name, mt, 0, 1, row0, nrows, NULL, NULL, buf, err);
+}
+
+int bmc_h5_write_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
+                       const hsize_t *count, const void *buf, bmc_err *err) {
+    BMC_CHECK(start && count);
+    return transfer(f, name, mt, 1, 0, 0, 0, start, count, (void *)(uintptr_t)buf, err);
+}
+
+int bmc_h5_read_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
+                      const hsize_t *count, void *buf, bmc_err *err) {
+    BMC_CHECK(start && count);
+    return transfer(f, name, mt, 0, 0, 0, 0, start, count, buf, err);
+}
