@@ -21,6 +21,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_h5io.h"
+#include "bmc_fs.h"
 #include "bmc_h5io_internal.h"
 #include "bmc_version.h"
 
@@ -120,32 +121,12 @@ static void release_handle(bmc_h5 *f) {
     f->writable = 0;
 }
 
-/* fsync a file or folder by name; 0 or -1 (errno kept). */
-static int fsync_name(const char *path, int flags) {
-    int fd = open(path, flags);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
-static char *parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return xstrdup(".");
-    if (slash == path) return xstrdup("/");
-    char *d = xstrdup(path);
-    d[slash - path] = '\0';
-    return d;
-}
-
 /* ---- files --------------------------------------------------------------------------- */
 
 /* Rank 0 checks that the output's folder exists and that path is not a folder. */
 static void check_output_path(const bmc_h5 *f, bmc_err *e) {
     if (f->rank != 0) return;
-    char *dir = parent_dir(f->path);
+    char *dir = bmc_dirname(f->path);
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         bmc_err_set(e, "create the folder first, or choose another output path",
@@ -253,19 +234,12 @@ int bmc_h5_commit(bmc_h5 *f, bmc_err *err) {
                         f->partial_path);
     f->fid = H5I_INVALID_HID;
     if (!bmc_err_agree(f->comm, &e) && f->rank == 0) {
-        char *dir = parent_dir(f->path);
-        if (fsync_name(f->partial_path, O_RDONLY) != 0)
+        if (bmc_fsync_path(f->partial_path) != 0)
             bmc_err_set(&e, "check free space and the health of the file system",
                         "%s: fsync of '%s' failed: %s", f->path, f->partial_path,
                         strerror(errno));
-        else if (rename(f->partial_path, f->path) != 0)
-            bmc_err_set(&e, "check permissions on the output folder",
-                        "%s: renaming '%s' to it failed: %s", f->path, f->partial_path,
-                        strerror(errno));
-        else if (fsync_name(dir, O_RDONLY | O_DIRECTORY) != 0)
-            bmc_err_set(&e, "check the health of the file system",
-                        "%s: fsync of folder '%s' failed: %s", f->path, dir, strerror(errno));
-        free(dir);
+        else
+            bmc_rename_durable(f->partial_path, f->path, &e);
     }
     if (e.failed && f->rank == 0) unlink(f->partial_path); /* never a half-made output */
     /* The agreement below is also the barrier: rank 0 has renamed before entering it. */
