@@ -1,5 +1,6 @@
 /* main.c — bmc-synth: writes synthetic data in the real formats the pipeline reads, so the
- * demo and the tests need no download. Subcommands: stimuli (NSD-like image brick).
+ * demo and the tests need no download. Subcommands: stimuli (NSD-like image brick),
+ * clip-weights (a random CLIP vision tower).
  * Not here: the generators themselves (one file per subcommand).
  */
 #include <stdio.h>
@@ -14,7 +15,8 @@ static const char usage[] =
     "Writes synthetic data in the formats the pipeline reads.\n"
     "\n"
     "subcommands:\n"
-    "  stimuli   procedural RGB images as an NSD-like nsd_stimuli.hdf5 (/imgBrick)\n"
+    "  stimuli       procedural RGB images as an NSD-like nsd_stimuli.hdf5 (/imgBrick)\n"
+    "  clip-weights  a seeded random CLIP ViT (.safetensors, Hugging Face names) + config.json\n"
     "\n"
     "Run `bmc-synth SUBCOMMAND --help` for its parameters; --version prints the version.\n";
 
@@ -28,6 +30,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "stimuli")) return synth_stimuli_main(argc - 2, argv + 2);
-    fprintf(stderr, "error: bmc-synth: unknown subcommand '%s'\n  hint: one of: stimuli\n", argv[1]);
+    if (!strcmp(argv[1], "clip-weights")) return synth_clip_weights_main(argc - 2, argv + 2);
+    fprintf(stderr, "error: bmc-synth: unknown subcommand '%s'\n  hint: one of: stimuli, clip-weights\n", argv[1]);
     return 2;
 }

@@ -9,6 +9,8 @@
 
 /* Run `bmc-synth stimuli` with the arguments after the subcommand. Returns the exit status. */
 int synth_stimuli_main(int argc, char **argv);
+/* Run `bmc-synth clip-weights`: a seeded random CLIP ViT as .safetensors + config.json. */
+int synth_clip_weights_main(int argc, char **argv);
 
 /* Counter-based random numbers: the stream of (seed, id) does not depend on which rank
  * draws it, so outputs are identical for any rank count. */
