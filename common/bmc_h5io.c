@@ -28,13 +28,14 @@
 /* ---- element types ------------------------------------------------------------------- */
 
 size_t bmc_dtype_size(bmc_dtype t) {
-    static const size_t sizes[] = {1, 2, 4, 8, 4, 8};
+    static const size_t sizes[] = {1, 2, 4, 8, 4, 8, 2};
     BMC_CHECK(bmc_h5i_dtype_valid(t));
     return sizes[t];
 }
 
 const char *bmc_dtype_name(bmc_dtype t) {
-    static const char *const names[] = {"uint8", "int16", "int32", "int64", "float32", "float64"};
+    static const char *const names[] = {"uint8",   "int16",   "int32",  "int64",
+                                         "float32", "float64", "float16"};
     BMC_CHECK(bmc_h5i_dtype_valid(t));
     return names[t];
 }
@@ -332,6 +333,17 @@ int bmc_h5_open(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
         return -1;
     }
     return 0;
+}
+
+int bmc_h5_flush(bmc_h5 *f, bmc_err *err) {
+    bmc_h5i_silence();
+    BMC_CHECK(f && f->fid >= 0);
+    bmc_err e = {0};
+    if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
+        bmc_h5i_set_err(&e, "check free space and quota on the output folder",
+                        "%s: flushing '%s' failed", f->path,
+                        f->partial_path ? f->partial_path : f->path);
+    return bmc_h5i_agree(f->comm, &e, err);
 }
 
 void bmc_h5_close(bmc_h5 *f) {

@@ -20,10 +20,12 @@
 
 #define BMC_H5_MAXDIMS 4
 
-typedef enum { BMC_U8, BMC_I16, BMC_I32, BMC_I64, BMC_F32, BMC_F64 } bmc_dtype;
+/* BMC_F16 is IEEE binary16 on disk (h5py reads it as float16); an F16 memory buffer holds
+ * the raw binary16 bits. Stages usually pass float32 buffers and let h5io convert. */
+typedef enum { BMC_U8, BMC_I16, BMC_I32, BMC_I64, BMC_F32, BMC_F64, BMC_F16 } bmc_dtype;
 
 size_t bmc_dtype_size(bmc_dtype t);
-const char *bmc_dtype_name(bmc_dtype t); /* "uint8", "int16", ..., "float64" */
+const char *bmc_dtype_name(bmc_dtype t); /* "uint8", "int16", ..., "float64", "float16" */
 
 typedef struct bmc_h5 {
     hid_t fid;           /* H5I_INVALID_HID when closed                         */
@@ -60,6 +62,10 @@ void bmc_h5_discard(bmc_h5 *f);
  * was found and how to fix it. format == NULL opens a foreign file (NSD's HDF5 files). */
 int bmc_h5_open(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
                 int max_version, bmc_err *err);
+
+/* Collective: flush data and metadata to disk, so that a run killed after this point
+ * leaves a .partial that bmc_h5_create_or_resume can reopen. */
+int bmc_h5_flush(bmc_h5 *f, bmc_err *err);
 
 /* Close a file opened for reading (or give up a writable one without renaming). */
 void bmc_h5_close(bmc_h5 *f);

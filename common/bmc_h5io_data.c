@@ -17,6 +17,20 @@
 
 /* ---- element types ------------------------------------------------------------------- */
 
+/* IEEE binary16, little-endian: HDF5 1.10 has no predefined half type, so derive it from
+ * float32 (sign bit 15, exponent bits 10..14 with bias 15, mantissa bits 0..9). Made once
+ * per process and never closed (HDF5 releases it at exit). */
+static hid_t half_type(void) {
+    static hid_t t = H5I_INVALID_HID;
+    if (t < 0) {
+        t = H5Tcopy(H5T_IEEE_F32LE);
+        BMC_CHECK(t >= 0 && H5Tset_fields(t, 15, 10, 5, 0, 10) >= 0);
+        BMC_CHECK(H5Tset_precision(t, 16) >= 0 && H5Tset_size(t, 2) >= 0);
+        BMC_CHECK(H5Tset_ebias(t, 15) >= 0);
+    }
+    return t;
+}
+
 /* Little-endian file type of t (what brainmclip stores on disk). */
 static hid_t file_type(bmc_dtype t) {
     switch (t) {
@@ -26,6 +40,7 @@ static hid_t file_type(bmc_dtype t) {
     case BMC_I64: return H5T_STD_I64LE;
     case BMC_F32: return H5T_IEEE_F32LE;
     case BMC_F64: return H5T_IEEE_F64LE;
+    case BMC_F16: return half_type();
     }
     BMC_BUG("bad dtype %d", (int)t);
 }
@@ -39,6 +54,7 @@ static hid_t mem_type(bmc_dtype t) {
     case BMC_I64: return H5T_NATIVE_INT64;
     case BMC_F32: return H5T_NATIVE_FLOAT;
     case BMC_F64: return H5T_NATIVE_DOUBLE;
+    case BMC_F16: return half_type();
     }
     BMC_BUG("bad dtype %d", (int)t);
 }
@@ -150,6 +166,7 @@ static int dtype_of(hid_t type, char *name, size_t n) {
         if (is_signed && size == 8) return BMC_I64;
         snprintf(name, n, "%sint%zu", is_signed ? "" : "u", 8 * size);
     } else if (cls == H5T_FLOAT) {
+        if (size == 2) return BMC_F16;
         if (size == 4) return BMC_F32;
         if (size == 8) return BMC_F64;
         snprintf(name, n, "float%zu", 8 * size);

@@ -9,7 +9,7 @@
 #include "bmc_h5io.h"
 
 static inline int bmc_h5i_dtype_valid(bmc_dtype t) {
-    return (int)t >= (int)BMC_U8 && (int)t <= (int)BMC_F64;
+    return (int)t >= (int)BMC_U8 && (int)t <= (int)BMC_F16;
 }
 
 /* Turn off HDF5's automatic error printing (failures become bmc_err messages). Local. */

@@ -14,3 +14,9 @@ bmc_add_test(NAME h5io.h5py_check LABEL mpi TIMEOUT 180
           -- $<TARGET_FILE:test_h5io>)
 set_tests_properties(h5io.h5py_check PROPERTIES PROCESSORS 3)
 bmc_add_test(NAME h5io.peek_serial LABEL unit TARGET test_h5io ARGS --peek-serial)
+
+# float16 storage and flush-then-resume.
+bmc_add_test_exe(test_h5io_half ${CMAKE_CURRENT_LIST_DIR}/test_h5io_half.c)
+foreach(np 1 2)
+  bmc_add_test(NAME h5io.half.np${np} LABEL mpi NP ${np} TARGET test_h5io_half)
+endforeach()
