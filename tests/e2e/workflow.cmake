@@ -1,0 +1,24 @@
+# Tests of bmc-workflow (the engine): every bad workflow under tests/bad-input/workflows/
+# must fail with exit 2, one `error: file:line:col:` line and a hint, and create nothing
+# (label bad-input); engine behaviour with a fake stage program (label e2e).
+file(GLOB BMC_WORKFLOW_BAD_INPUTS ${CMAKE_SOURCE_DIR}/tests/bad-input/workflows/*.yaml)
+list(SORT BMC_WORKFLOW_BAD_INPUTS)
+foreach(bad ${BMC_WORKFLOW_BAD_INPUTS})
+  get_filename_component(case ${bad} NAME_WE)
+  bmc_add_test(NAME workflow.bad.${case} LABEL bad-input TIMEOUT 60
+    COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/workflow/check_error.py
+            $<TARGET_FILE:bmc-workflow> ${bad})
+endforeach()
+
+foreach(scenario first_run_then_skip pipeline_info param_change force delete_output
+                 inputs_and_version dry_run failure missing_output)
+  bmc_add_test(NAME workflow.engine.${scenario} LABEL e2e TIMEOUT 120
+    COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/workflow/engine_test.py
+            $<TARGET_FILE:bmc-workflow> ${scenario})
+endforeach()
+
+# The engine's string helpers (placeholders, paths, words), linked from its sources.
+bmc_add_test_exe(test_workflow_subst ${CMAKE_CURRENT_LIST_DIR}/workflow/test_subst.c
+  ${CMAKE_SOURCE_DIR}/workflows/engine/subst.c ${CMAKE_SOURCE_DIR}/workflows/engine/workflow.c)
+target_include_directories(test_workflow_subst PRIVATE ${CMAKE_SOURCE_DIR}/workflows/engine)
+bmc_add_test(NAME workflow.unit.subst LABEL unit TARGET test_workflow_subst)
