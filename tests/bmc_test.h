@@ -31,9 +31,13 @@ static int test_passed_, test_failed_;
     TEST_CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%.17g vs %.17g (tol %g)",        \
                (double)(a), (double)(b), (double)(tol))
 
+static inline int test_streq_(const char *a, const char *b) {
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+static inline const char *test_str_(const char *s) { return s ? s : "(null)"; }
+
 #define TEST_STREQ(a, b)                                                                   \
-    TEST_CHECK((a) != NULL && (b) != NULL && strcmp((a), (b)) == 0, "'%s' vs '%s'",        \
-               (a) ? (a) : "(null)", (b) ? (b) : "(null)")
+    TEST_CHECK(test_streq_((a), (b)), "'%s' vs '%s'", test_str_(a), test_str_(b))
 
 /* max |a-b| / max(max |b|, tiny) */
 static inline double test_rel_err(const double *a, const double *b, size_t n) {
