@@ -121,7 +121,7 @@ int extract_resolve_outputs(extract_plan *p, const vit_config *c, bmc_err *err) 
                                     "hidden_states must be a list");
         p->hidden_layers = XNEW(p->hidden_layers, h->n ? h->n : 1);
         for (size_t i = 0; i < h->n; i++) {
-            int l;
+            int l = -1;
             if (layer_at(h->items[i], L, "hidden state", &l, err)) return -1;
             for (int j = 0; j < p->n_hidden; j++)
                 if (p->hidden_layers[j] == l)
