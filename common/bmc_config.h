@@ -62,6 +62,10 @@ const char *bmc_cfg_type_name(bmc_cfg_type t);
 int bmc_cfg_check_keys(const bmc_cfg_node *map, const char *const *known, size_t n_known,
                        const char *where, bmc_err *err);
 
+/* The name in names[0..n) closest to word by edit distance when close enough to be a typo
+ * (distance ≤ max(2, len/3) and < len), else NULL. For "did you mean" hints anywhere. */
+const char *bmc_cfg_nearest(const char *word, const char *const *names, size_t n_names);
+
 /* Typed getters. `map` must be a mapping (else error at its position). When the key is absent:
  * required → error "file:line:col: missing key 'x' in <where>" (position of the map);
  * optional → *out = def and return 0. A present value of the wrong type or out of range is an

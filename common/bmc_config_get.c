@@ -51,8 +51,7 @@ static size_t edit_distance(const char *a, const char *b) {
     return d;
 }
 
-/* The closest name to word when close enough to be a likely typo, else NULL. */
-static const char *nearest_name(const char *word, const char *const *names, size_t n_names) {
+const char *bmc_cfg_nearest(const char *word, const char *const *names, size_t n_names) {
     size_t len = strlen(word), limit = len / 3 > 2 ? len / 3 : 2, best_d = (size_t)-1;
     const char *best = NULL;
     for (size_t k = 0; k < n_names; k++) {
@@ -89,7 +88,7 @@ int bmc_cfg_check_keys(const bmc_cfg_node *map, const char *const *known, size_t
         size_t j = 0;
         while (j < n_known && strcmp(known[j], map->keys[k])) j++;
         if (j < n_known) continue;
-        const char *near = nearest_name(map->keys[k], known, n_known);
+        const char *near = bmc_cfg_nearest(map->keys[k], known, n_known);
         if (near) {
             snprintf(hint, sizeof hint, "did you mean '%s'?", near);
         } else {
@@ -244,7 +243,7 @@ int bmc_cfg_enum(const bmc_cfg_node *map, const char *key, int required, int def
             return 0;
         }
     }
-    const char *near = scalar ? nearest_name(v->text, choices, n_choices) : NULL;
+    const char *near = scalar ? bmc_cfg_nearest(v->text, choices, n_choices) : NULL;
     if (near) snprintf(hint, sizeof hint, "did you mean '%s'?", near);
     else snprintf(hint, sizeof hint, "choose one of the listed values");
     return wrong_value(v, key, expect, hint, err);

@@ -46,22 +46,16 @@ static int usage_error(const char *hint, const char *fmt, const char *arg) {
 
 /* "did you mean" for an unknown option. */
 static int unknown_option(const char *arg) {
-    const char *best = NULL;
-    size_t best_d = (size_t)-1;
     size_t arg_len = strcspn(arg, "=");
     char *name = xmalloc(arg_len + 1);
     memcpy(name, arg, arg_len);
     name[arg_len] = '\0';
-    for (size_t k = 0; k < 4; k++) {
-        size_t d = wf_edit_distance(name, options_with_value[k]);
-        if (d < best_d) best_d = d, best = options_with_value[k];
-    }
-    for (size_t k = 0; k < 2; k++) {
-        size_t d = wf_edit_distance(name, flag_options[k]);
-        if (d < best_d) best_d = d, best = flag_options[k];
-    }
+    const char *all[6];
+    for (size_t k = 0; k < 4; k++) all[k] = options_with_value[k];
+    for (size_t k = 0; k < 2; k++) all[4 + k] = flag_options[k];
+    const char *best = bmc_cfg_nearest(name, all, 6);
     char hint[256];
-    if (best && best_d <= 3)
+    if (best)
         snprintf(hint, sizeof hint, "did you mean '%s'? see bmc-workflow --help", best);
     else
         snprintf(hint, sizeof hint, "see bmc-workflow --help");

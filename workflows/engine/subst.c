@@ -70,13 +70,8 @@ static char *name_error(const wf_vars *v, const char *name, int known, const bmc
                          where, fe);
         return NULL;
     }
-    const char *best = NULL;
-    size_t best_d = (size_t)-1;
-    for (size_t k = 0; k < N_NAMES; k++) {
-        size_t d = wf_edit_distance(name, all_names[k]);
-        if (d < best_d) best_d = d, best = all_names[k];
-    }
-    if (best && best_d <= 2 && best_d < strlen(name))
+    const char *best = bmc_cfg_nearest(name, all_names, N_NAMES);
+    if (best)
         snprintf(hint, sizeof hint, "did you mean '{%s}'? placeholders here: %s", best, avail);
     else
         snprintf(hint, sizeof hint, "placeholders here: %s (write '{{' for a literal '{')",

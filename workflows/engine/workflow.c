@@ -23,26 +23,6 @@ static const char *const resource_keys[] = {"tasks", "cpus_per_task", "mem_mb", 
 static const char *const foreach_choices[] = {"subjects", "subject_pairs"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-size_t wf_edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) return la > lb ? la : lb;
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 void wf_normalise_path(char *path) {
     if (!path[0]) return;
     int absolute = path[0] == '/';
@@ -378,21 +358,21 @@ static int check_duplicate_outputs(const wf_workflow *wf, bmc_err *err) {
 
 static int check_force(wf_workflow *wf, const wf_options *opt, bmc_err *err) {
     for (size_t f = 0; f < opt->n_force; f++) {
-        size_t found = WF_NONE, best = WF_NONE, best_d = (size_t)-1;
+        size_t found = WF_NONE;
+        const char **names = XNEW(names, wf->n_stages ? wf->n_stages : 1);
         for (size_t s = 0; s < wf->n_stages; s++) {
             if (!strcmp(wf->stages[s].name, opt->force[f])) found = s;
-            size_t d = wf_edit_distance(opt->force[f], wf->stages[s].name);
-            if (d < best_d) best_d = d, best = s;
+            names[s] = wf->stages[s].name;
         }
+        const char *best = bmc_cfg_nearest(opt->force[f], names, wf->n_stages);
+        free(names);
         if (found != WF_NONE) {
             wf->stages[found].forced = 1;
             continue;
         }
         char hint[BMC_ERR_HINT_MAX];
         size_t len = 0;
-        if (best != WF_NONE && best_d <= 3)
-            len = (size_t)snprintf(hint, sizeof hint, "did you mean '%s'? ",
-                                   wf->stages[best].name);
+        if (best) len = (size_t)snprintf(hint, sizeof hint, "did you mean '%s'? ", best);
         len += (size_t)snprintf(hint + len, sizeof hint - len, "stages:");
         for (size_t s = 0; s < wf->n_stages && len < sizeof hint; s++)
             len += (size_t)snprintf(hint + len, sizeof hint - len, " %s", wf->stages[s].name);

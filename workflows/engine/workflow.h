@@ -121,9 +121,6 @@ void wf_free(wf_workflow *wf);
  * ".." is kept (no file-system access). "" stays "". */
 void wf_normalise_path(char *path);
 
-/* Edit distance between two short strings (for "did you mean" hints). */
-size_t wf_edit_distance(const char *a, const char *b);
-
 /* ---- placeholders (subst.c) -------------------------------------------------------- */
 
 /* Values of the placeholders for one instance. */

@@ -88,9 +88,9 @@ static void test_words(void) {
     w = wf_split_words("   ", &n);
     TEST_CHECK(n == 0, "%zu words in blanks", n);
     wf_free_words(w, n);
-    TEST_CHECK(wf_edit_distance("inptus", "inputs") == 2, "transposition costs 2");
-    TEST_CHECK(wf_edit_distance("", "abc") == 3, "empty");
-    TEST_CHECK(wf_edit_distance("fmri", "fmri") == 0, "equal");
+    static const char *const keys[] = {"inputs", "outputs", "params"};
+    TEST_STREQ(bmc_cfg_nearest("inptus", keys, 3), "inputs");
+    TEST_CHECK(bmc_cfg_nearest("zzzzzz", keys, 3) == NULL, "no suggestion for a far word");
 }
 
 int main(void) {
