@@ -5,7 +5,7 @@
  * into a DAG by their input/output paths, orders them, resolves executables, computes
  * fingerprints and decides what is up to date; execute.c runs the plan locally and writes
  * pipeline_info. Everything before execute.c creates nothing on disk.
- * Not here: Slurm submission (not implemented yet), the stages' own parameter schemas.
+ * Not here: Slurm submission (a later mode of the engine), the stages' own parameter schemas.
  */
 #ifndef BMC_WORKFLOW_H
 #define BMC_WORKFLOW_H
