@@ -1,0 +1,777 @@
+/* ridge.c — the distributed ridge solver: centring, Gram matrix, pdsyevd, the per-penalty
+ * scores (exact LOO as scikit-learn's _RidgeGCV, GCV trace approximation, k-fold held-out
+ * error), the solve with the chosen penalties, and prediction (see ridge.h for the contract).
+ *
+ * One eigendecomposition per training set (the full data, and each fold); then every column
+ * block of Y is redistributed, projected once (P = Qᵀ·Yc) and scored with one GEMM per
+ * penalty. The working set is allocated through a counter (mem_track) so its high-water mark
+ * can be measured; cv.c predicts it. Not here: the choice among penalties (cv.c), file I/O.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmc_alloc.h"
+#include "bmc_scalapack.h"
+#include "ridge.h"
+
+/* ---- tracked allocations --------------------------------------------------------------- */
+
+typedef struct mem_track {
+    size_t cur, peak;
+} mem_track;
+
+static void mt_add(mem_track *m, size_t bytes) {
+    m->cur += bytes;
+    if (m->cur > m->peak) m->peak = m->cur;
+}
+
+static void mt_sub(mem_track *m, size_t bytes) {
+    BMC_CHECK(m->cur >= bytes);
+    m->cur -= bytes;
+}
+
+/* Zeroed array of count doubles (or ints: elem bytes each), counted. */
+static void *mt_get(mem_track *m, size_t count, size_t elem) {
+    size_t bytes = bmc_mul_size(count, elem);
+    mt_add(m, bytes);
+    return xcalloc(bytes ? bytes : 1, 1);
+}
+
+static void mt_put(mem_track *m, void *p, size_t count, size_t elem) {
+    if (p == NULL) return;
+    mt_sub(m, count * elem);
+    free(p);
+}
+
+static void dm_init(mem_track *m, bmc_distmat *a, const bmc_grid *g, int rows, int cols,
+                    int nb) {
+    bmc_distmat_init(a, g, rows, cols, nb, nb);
+    mt_add(m, (size_t)a->lld * (size_t)a->nloc * sizeof(double));
+}
+
+static void dm_free(mem_track *m, bmc_distmat *a) {
+    if (a->data == NULL) return;
+    mt_sub(m, (size_t)a->lld * (size_t)a->nloc * sizeof(double));
+    bmc_distmat_free(a);
+}
+
+/* ---- row-block matrices: this rank's rows, column-major, in the size × 1 context -------- */
+
+typedef struct rbmat {
+    int m, n;
+    long row0, nrows;
+    int ld;
+    int desc[9];
+    double *data; /* ld × n */
+} rbmat;
+
+static void rb_init(mem_track *mt, rbmat *a, const bmc_grid *g, int rows, int cols) {
+    memset(a, 0, sizeof *a);
+    a->m = rows;
+    a->n = cols;
+    bmc_rowblock(rows, g->size, g->rank, &a->row0, &a->nrows);
+    a->ld = a->nrows > 1 ? (int)a->nrows : 1;
+    int mb = (int)bmc_rowblock_size(rows, g->size), nb = cols > 1 ? cols : 1, zero = 0;
+    int info = 0;
+    descinit_(a->desc, &rows, &cols, &mb, &nb, &zero, &zero, &g->ctxt_rows, &a->ld, &info);
+    if (info != 0) BMC_BUG("descinit failed (info %d) for a %d x %d row block", info, rows, cols);
+    a->data = mt_get(mt, (size_t)a->ld * (size_t)cols, sizeof(double));
+}
+
+static void rb_free(mem_track *mt, rbmat *a) {
+    mt_put(mt, a->data, (size_t)a->ld * (size_t)a->n, sizeof(double));
+    a->data = NULL;
+}
+
+/* a := rows (nrows × a->n, C order, row stride `stride`, starting at column col0). */
+static void rb_from_c(rbmat *a, const double *rows, long stride, int col0) {
+    for (long i = 0; i < a->nrows; i++)
+        for (int j = 0; j < a->n; j++)
+            a->data[(size_t)i + (size_t)j * (size_t)a->ld] = rows[i * stride + col0 + j];
+}
+
+/* rows (C order, row stride `stride`, columns col0..) := a. */
+static void rb_to_c(const rbmat *a, double *rows, long stride, int col0) {
+    for (long i = 0; i < a->nrows; i++)
+        for (int j = 0; j < a->n; j++)
+            rows[i * stride + col0 + j] = a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+}
+
+/* Collective: dst rows [dst0, dst0 + r1 − r0) := src rows [r0, r1). */
+static void rows_to_2d(const rbmat *src, int r0, int r1, bmc_distmat *dst, int dst0) {
+    int m = r1 - r0, n = src->n, ia = r0 + 1, ib = dst0 + 1, one = 1;
+    if (m <= 0 || n <= 0) return;
+    pdgemr2d_(&m, &n, src->data, &ia, &one, src->desc, dst->data, &ib, &one, dst->desc,
+              &dst->grid->ctxt);
+}
+
+/* Collective: dst := src (same global shape). */
+static void dm_to_rb(const bmc_distmat *src, rbmat *dst) {
+    int m = src->m, n = src->n, one = 1;
+    if (m <= 0 || n <= 0) return;
+    pdgemr2d_(&m, &n, src->data, &one, &one, src->desc, dst->data, &one, &one, dst->desc,
+              &src->grid->ctxt);
+}
+
+/* ---- small distributed helpers ----------------------------------------------------------- */
+
+static inline int l2g(int l, int nb, int iproc, int nprocs) {
+    return ((l / nb) * nprocs + iproc) * nb + l % nb;
+}
+#define ROW_G(a, li) l2g((li), (a)->mb, (a)->grid->myrow, (a)->grid->nprow)
+#define COL_G(a, lj) l2g((lj), (a)->nb, (a)->grid->mycol, (a)->grid->npcol)
+#define AT(a, li, lj) ((a)->data[(size_t)(li) + (size_t)(lj) * (size_t)(a)->lld])
+
+/* Collective: C := alpha·op(A)·op(B) + beta·C on whole matrices. */
+static void gemm(const char *ta, const char *tb, double alpha, const bmc_distmat *a,
+                 const bmc_distmat *b, double beta, bmc_distmat *c) {
+    int m = c->m, n = c->n, k = ta[0] == 'N' ? a->n : a->m, one = 1;
+    if (m == 0 || n == 0) return;
+    pdgemm_(ta, tb, &m, &n, &k, &alpha, a->data, &one, &one, a->desc, b->data, &one, &one,
+            b->desc, &beta, c->data, &one, &one, c->desc, 1, 1);
+}
+
+static void allsum(double *v, size_t count, MPI_Comm comm) {
+    BMC_CHECK(count <= 2147483647u);
+    if (count > 0) BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, v, (int)count, MPI_DOUBLE, MPI_SUM, comm));
+}
+
+/* Local: subtract mean[global column] from every element of a. */
+static void centre_columns(bmc_distmat *a, const double *mean) {
+    for (int lj = 0; lj < a->nloc; lj++) {
+        double mu = mean[COL_G(a, lj)];
+        for (int li = 0; li < a->mloc; li++) AT(a, li, lj) -= mu;
+    }
+}
+
+/* Collective: column means of the row-block matrix over its rows outside [skip0, skip1). */
+static void rowblock_means(const rbmat *a, int skip0, int skip1, MPI_Comm comm, double *mean) {
+    for (int j = 0; j < a->n; j++) {
+        double sum = 0.0;
+        for (long i = 0; i < a->nrows; i++) {
+            long gi = a->row0 + i;
+            if (gi < skip0 || gi >= skip1) sum += a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+        }
+        mean[j] = sum;
+    }
+    allsum(mean, (size_t)a->n, comm);
+    for (int j = 0; j < a->n; j++) mean[j] /= (double)(a->m - (skip1 - skip0));
+}
+
+/* Collective: the training part (rows outside [f0, f1)) and, when test is not NULL, the
+ * held-out rows of a row-block matrix on the 2-D grid, centred with the training means. */
+static void split_centre(mem_track *mt, const bmc_grid *g, const rbmat *src, int f0, int f1,
+                         int nb, double *mean, bmc_distmat *train, bmc_distmat *test) {
+    rowblock_means(src, f0, f1, g->comm, mean);
+    dm_init(mt, train, g, src->m - (f1 - f0), src->n, nb);
+    rows_to_2d(src, 0, f0, train, 0);
+    rows_to_2d(src, f1, src->m, train, f0);
+    centre_columns(train, mean);
+    if (test != NULL) {
+        dm_init(mt, test, g, f1 - f0, src->n, nb);
+        rows_to_2d(src, f0, f1, test, 0);
+        centre_columns(test, mean);
+    }
+}
+
+/* ---- the eigenbasis of one training set --------------------------------------------------- */
+
+typedef struct basis {
+    int f0, f1;       /* held-out rows (f0 = f1: none)                                     */
+    int n_tr, n_te, r;/* training rows, held-out rows, eigenpairs                          */
+    int dual;         /* 1: eigh(Xc·Xcᵀ + 1·1ᵀ) (n_tr ≤ p); 0: eigh(Xcᵀ·Xc)                  */
+    int int_dim;      /* dual: the intercept direction; −1 in the primal form              */
+    double *x_mean;   /* p */
+    double *s;        /* r eigenvalues, ascending                                          */
+    bmc_distmat Q;    /* dual: n_tr × n_tr eigenvectors; primal: V (p × p)                   */
+    bmc_distmat U;    /* primal: Xc·V (n_tr × p)                                            */
+    bmc_distmat A;    /* k-fold: held-out projection, n_te × r (Xte·Xcᵀ·Q or Xte·V)          */
+    double *gdiag;    /* LOO: n_alpha × n_tr, G⁻¹_ii (dual) or 1 − h_ii (primal)            */
+} basis;
+
+/* The spectral weight of direction j for penalty a: 1/(s_j + α), 0 on the intercept. */
+static double spectral_w(const basis *b, int j, double alpha) {
+    return j == b->int_dim ? 0.0 : 1.0 / (b->s[j] + alpha);
+}
+
+typedef struct fit_ctx {
+    const ridge_problem *pb;
+    const bmc_grid *g;
+    int nb, tb;
+    ridge_fill_fn fill;
+    void *fill_ctx;
+    rbmat X;          /* raw X */
+    mem_track mt;
+    ridge_result *res;
+    ridge_model *model;
+    double *xc_xmean; /* dual model: this rank's rows of Xc·x̄ */
+    bmc_err *err;
+} fit_ctx;
+
+/* Collective: eigendecomposition of the training set outside rows [f0, f1). Returns 0, or −1
+ * with an agreed err when pdsyevd fails. */
+static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
+    const ridge_problem *pb = fc->pb;
+    const bmc_grid *g = fc->g;
+    mem_track *mt = &fc->mt;
+    memset(b, 0, sizeof *b);
+    b->f0 = f0;
+    b->f1 = f1;
+    b->n_te = f1 - f0;
+    b->n_tr = pb->n - b->n_te;
+    b->dual = b->n_tr <= pb->p;
+    b->r = b->dual ? b->n_tr : pb->p;
+    b->int_dim = -1;
+    b->x_mean = mt_get(mt, (size_t)pb->p, sizeof(double));
+    bmc_distmat xtr, xte, gram;
+    split_centre(mt, g, &fc->X, f0, f1, fc->nb, b->x_mean, &xtr, with_test ? &xte : NULL);
+
+    int r = b->r, one = 1, info = 0;
+    double done = 1.0, zero = 0.0;
+    dm_init(mt, &gram, g, r, r, fc->nb);
+    int k = b->dual ? pb->p : b->n_tr;
+    pdsyrk_("L", b->dual ? "N" : "T", &r, &k, &done, xtr.data, &one, &one, xtr.desc, &zero,
+            gram.data, &one, &one, gram.desc, 1, 1);
+    if (b->dual) /* + 1·1ᵀ: the intercept direction gets eigenvalue n_tr */
+        for (size_t q = 0; q < (size_t)gram.lld * (size_t)gram.nloc; q++) gram.data[q] += 1.0;
+
+    b->s = mt_get(mt, (size_t)r, sizeof(double));
+    dm_init(mt, &b->Q, g, r, r, fc->nb);
+    double wq = 0.0;
+    int iwq = 0, lwork = -1, liwork = -1;
+    pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
+             b->Q.desc, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
+    /* The query sizes 2·NP·NQ from this process's share, which is too small on a process
+     * that holds no rows (pdlaed3 overflows it): pad with the largest share. The same
+     * formula is in cv.c's prediction. */
+    lwork = (int)wq + 1 +
+            2 * bmc_numroc(r, fc->nb, 0, 0, g->nprow) * bmc_numroc(r, fc->nb, 0, 0, g->npcol);
+    liwork = iwq > 1 ? iwq : 1;
+    double *work = mt_get(mt, (size_t)lwork, sizeof(double));
+    int *iwork = mt_get(mt, (size_t)liwork, sizeof(int));
+    pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
+             b->Q.desc, work, &lwork, iwork, &liwork, &info, 1, 1);
+    mt_put(mt, iwork, (size_t)liwork, sizeof(int));
+    mt_put(mt, work, (size_t)lwork, sizeof(double));
+    dm_free(mt, &gram);
+    if (info != 0)
+        bmc_err_set(fc->err, "check X for extreme values; try another block size",
+                    "ridge: pdsyevd failed with info %d on the %d x %d %s matrix", info, r, r,
+                    b->dual ? "Gram" : "covariance");
+    if (bmc_err_agree(g->comm, fc->err)) {
+        dm_free(mt, &xtr);
+        if (with_test) dm_free(mt, &xte);
+        return -1;
+    }
+
+    if (b->dual) { /* sklearn's _find_smallest_angle: argmax_j |Q_jᵀ·1| (first on ties) */
+        double *colsum = mt_get(mt, (size_t)r, sizeof(double));
+        for (int lj = 0; lj < b->Q.nloc; lj++)
+            for (int li = 0; li < b->Q.mloc; li++) colsum[COL_G(&b->Q, lj)] += AT(&b->Q, li, lj);
+        allsum(colsum, (size_t)r, g->comm);
+        b->int_dim = 0;
+        for (int j = 1; j < r; j++)
+            if (fabs(colsum[j]) > fabs(colsum[b->int_dim])) b->int_dim = j;
+        mt_put(mt, colsum, (size_t)r, sizeof(double));
+        if (with_test) {
+            bmc_distmat cross;
+            dm_init(mt, &cross, g, b->n_te, b->n_tr, fc->nb);
+            gemm("N", "T", 1.0, &xte, &xtr, 0.0, &cross);
+            dm_init(mt, &b->A, g, b->n_te, r, fc->nb);
+            gemm("N", "N", 1.0, &cross, &b->Q, 0.0, &b->A);
+            dm_free(mt, &cross);
+        }
+    } else {
+        dm_init(mt, &b->U, g, b->n_tr, r, fc->nb);
+        gemm("N", "N", 1.0, &xtr, &b->Q, 0.0, &b->U);
+        if (with_test) {
+            dm_init(mt, &b->A, g, b->n_te, r, fc->nb);
+            gemm("N", "N", 1.0, &xte, &b->Q, 0.0, &b->A);
+        }
+    }
+    dm_free(mt, &xtr);
+    if (with_test) dm_free(mt, &xte);
+
+    if (pb->mode == RIDGE_LOO && !with_test) {
+        /* dual: G⁻¹_ii = Σ_j Q_ij² w_j; primal: 1 − h_ii = 1 − 1/n − Σ_j U_ij² / (s_j + α). */
+        const bmc_distmat *E = b->dual ? &b->Q : &b->U;
+        size_t na = (size_t)pb->n_alpha, ntr = (size_t)b->n_tr;
+        b->gdiag = mt_get(mt, na * ntr, sizeof(double));
+        for (int lj = 0; lj < E->nloc; lj++) {
+            int j = COL_G(E, lj);
+            for (int li = 0; li < E->mloc; li++) {
+                double e2 = AT(E, li, lj) * AT(E, li, lj);
+                size_t i = (size_t)ROW_G(E, li);
+                for (size_t a = 0; a < na; a++)
+                    b->gdiag[a * ntr + i] += e2 * spectral_w(b, j, pb->alphas[a]);
+            }
+        }
+        allsum(b->gdiag, na * ntr, g->comm);
+        if (!b->dual)
+            for (size_t q = 0; q < na * ntr; q++)
+                b->gdiag[q] = 1.0 - 1.0 / (double)b->n_tr - b->gdiag[q];
+    }
+    return 0;
+}
+
+static void basis_free(mem_track *mt, const ridge_problem *pb, basis *b) {
+    mt_put(mt, b->gdiag, (size_t)pb->n_alpha * (size_t)b->n_tr, sizeof(double));
+    dm_free(mt, &b->A);
+    dm_free(mt, &b->U);
+    dm_free(mt, &b->Q);
+    mt_put(mt, b->s, (size_t)b->r, sizeof(double));
+    mt_put(mt, b->x_mean, (size_t)pb->p, sizeof(double));
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- one column block of Y against one basis ---------------------------------------------- */
+
+/* Local: z := diag-scaled copy of P; column k uses penalty alphas[aidx] when best == NULL,
+ * else alphas[best[col0 + k]]. */
+static void scale_projection(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
+                             int aidx, const int *best, int col0, bmc_distmat *z) {
+    for (int lj = 0; lj < P->nloc; lj++) {
+        double alpha = pb->alphas[best ? best[col0 + COL_G(P, lj)] : aidx];
+        for (int li = 0; li < P->mloc; li++)
+            AT(z, li, lj) = AT(P, li, lj) * spectral_w(b, ROW_G(P, li), alpha);
+    }
+}
+
+/* Collective: this rank's rows of Y's columns [col0, col0 + tb), raw (checked finite). */
+static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
+    mem_track *mt = &fc->mt;
+    rb_init(mt, y, fc->g, fc->pb->n, tb);
+    size_t count = (size_t)y->nrows * (size_t)tb;
+    double *rows = mt_get(mt, count, sizeof(double));
+    int rc = fc->fill(fc->fill_ctx, col0, tb, rows, fc->err);
+    if (rc == 0 && !fc->err->failed)
+        for (size_t q = 0; q < count; q++)
+            if (!isfinite(rows[q])) {
+                bmc_err_set(fc->err, "remove or impute non-finite target values",
+                            "ridge: Y row %ld column %ld is %g (not finite)",
+                            y->row0 + (long)(q / (size_t)tb), col0 + (long)(q % (size_t)tb),
+                            rows[q]);
+                break;
+            }
+    if (rc != 0 && !fc->err->failed) bmc_err_set(fc->err, NULL, "ridge: reading Y failed");
+    rb_from_c(y, rows, tb, 0);
+    mt_put(mt, rows, count, sizeof(double));
+    if (bmc_err_agree(fc->g->comm, fc->err)) {
+        rb_free(mt, y);
+        return -1;
+    }
+    return 0;
+}
+
+/* Collective: scores (mode's definition) of columns [col0, col0 + tb) for every penalty, added
+ * into fc->res->scores with factor `weight`; with `best` (global, t) also the solve. */
+static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double weight,
+                         int score, int *best, int select_here) {
+    const ridge_problem *pb = fc->pb;
+    const bmc_grid *g = fc->g;
+    mem_track *mt = &fc->mt;
+    rbmat yrb;
+    if (load_block(fc, col0, tb, &yrb) != 0) return -1;
+    double *ymean = mt_get(mt, (size_t)tb, sizeof(double));
+    bmc_distmat ytr, yte, P, Z, R;
+    int kfold = b->n_te > 0;
+    split_centre(mt, g, &yrb, b->f0, b->f1, fc->nb, ymean, &ytr, kfold ? &yte : NULL);
+    rb_free(mt, &yrb);
+    dm_init(mt, &P, g, b->r, tb, fc->nb);
+    gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &ytr, 0.0, &P);
+    dm_init(mt, &Z, g, b->r, tb, fc->nb);
+    size_t na = (size_t)pb->n_alpha, ntb = (size_t)tb;
+
+    if (score) {
+        double *part = mt_get(mt, na * ntb + ntb, sizeof(double));
+        if (pb->mode == RIDGE_GCV) { /* residual norms from the projections, O(r·tb) */
+            double *yy = part + na * ntb;
+            if (!b->dual)
+                for (int lj = 0; lj < ytr.nloc; lj++)
+                    for (int li = 0; li < ytr.mloc; li++)
+                        yy[COL_G(&ytr, lj)] += AT(&ytr, li, lj) * AT(&ytr, li, lj);
+            for (int lj = 0; lj < P.nloc; lj++)
+                for (int li = 0; li < P.mloc; li++) {
+                    int j = ROW_G(&P, li), k = COL_G(&P, lj);
+                    double p2 = AT(&P, li, lj) * AT(&P, li, lj), sj = b->s[j];
+                    for (size_t a = 0; a < na; a++) {
+                        double al = pb->alphas[a], w = spectral_w(b, j, al);
+                        part[a * ntb + (size_t)k] +=
+                            b->dual ? al * w * al * w * p2 : (2.0 * w - sj * w * w) * p2;
+                    }
+                }
+        } else {
+            bmc_distmat *src = kfold ? &yte : &ytr;
+            dm_init(mt, &R, g, src->m, tb, fc->nb);
+            for (size_t a = 0; a < na; a++) {
+                scale_projection(b, pb, &P, (int)a, NULL, 0, &Z);
+                if (kfold || !b->dual)
+                    memcpy(R.data, src->data, (size_t)R.lld * (size_t)R.nloc * sizeof(double));
+                if (kfold) /* held-out residual: Yte − A·Z */
+                    gemm("N", "N", -1.0, &b->A, &Z, 1.0, &R);
+                else if (b->dual) /* c = Q·Z; LOO residual c / G⁻¹_ii */
+                    gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &R);
+                else /* Yc − U·Z; LOO residual / (1 − h_ii) */
+                    gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
+                const double *gd = kfold ? NULL : b->gdiag + a * (size_t)b->n_tr;
+                for (int lj = 0; lj < R.nloc; lj++) {
+                    double sum = 0.0;
+                    for (int li = 0; li < R.mloc; li++) {
+                        double e = AT(&R, li, lj);
+                        if (gd) e /= gd[ROW_G(&R, li)];
+                        sum += e * e;
+                    }
+                    part[a * ntb + (size_t)COL_G(&R, lj)] += sum;
+                }
+            }
+            dm_free(mt, &R);
+        }
+        allsum(part, na * ntb + ntb, g->comm);
+        for (size_t a = 0; a < na; a++)
+            for (size_t k = 0; k < ntb; k++) {
+                double v = part[a * ntb + k];
+                if (pb->mode == RIDGE_GCV) {
+                    double df = 1.0;
+                    for (int j = 0; j < b->r; j++)
+                        if (j != b->int_dim) df += b->s[j] / (b->s[j] + pb->alphas[a]);
+                    double rss = b->dual ? v : part[na * ntb + k] - v;
+                    v = (double)b->n_tr * rss / (((double)b->n_tr - df) * ((double)b->n_tr - df));
+                } else {
+                    v /= kfold ? (double)b->n_te : (double)b->n_tr;
+                }
+                fc->res->scores[a * (size_t)pb->t + (size_t)col0 + k] += weight * v;
+            }
+        mt_put(mt, part, na * ntb + ntb, sizeof(double));
+        if (select_here) /* per-target choice: first α of the lowest score, as sklearn */
+            for (size_t k = 0; k < ntb; k++) {
+                const double *col = fc->res->scores + (size_t)col0 + k;
+                int bi = 0;
+                for (int a = 1; a < pb->n_alpha; a++)
+                    if (col[(size_t)a * (size_t)pb->t] < col[(size_t)bi * (size_t)pb->t]) bi = a;
+                best[(size_t)col0 + k] = bi;
+            }
+    }
+
+    if (best != NULL) { /* coefficients with the chosen penalties: dual Q·Z, primal V·Z */
+        ridge_model *md = fc->model;
+        scale_projection(b, pb, &P, 0, best, col0, &Z);
+        bmc_distmat out;
+        int rows = b->dual ? pb->n : pb->p;
+        dm_init(mt, &out, g, rows, tb, fc->nb);
+        gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &out);
+        rbmat orb;
+        rb_init(mt, &orb, g, rows, tb);
+        dm_to_rb(&out, &orb);
+        dm_free(mt, &out);
+        rb_to_c(&orb, md->coef_rows, pb->t, col0);
+        /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
+        double *dot = mt_get(mt, ntb, sizeof(double));
+        for (long i = 0; i < orb.nrows; i++) {
+            double v = b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i];
+            for (size_t k = 0; k < ntb; k++) dot[k] += v * orb.data[(size_t)i + k * (size_t)orb.ld];
+        }
+        allsum(dot, ntb, g->comm);
+        for (size_t k = 0; k < ntb; k++) {
+            md->y_mean[(size_t)col0 + k] = ymean[k];
+            md->intercept[(size_t)col0 + k] = ymean[k] - dot[k];
+        }
+        mt_put(mt, dot, ntb, sizeof(double));
+        rb_free(mt, &orb);
+    }
+    dm_free(mt, &Z);
+    dm_free(mt, &P);
+    dm_free(mt, &ytr);
+    if (kfold) dm_free(mt, &yte);
+    mt_put(mt, ymean, ntb, sizeof(double));
+    return 0;
+}
+
+/* ---- the fit -------------------------------------------------------------------------------- */
+
+/* Collective: the widest column block whose predicted peak fits the budget. */
+static int choose_block(const ridge_problem *pb, bmc_err *err) {
+    if (pb->mem_budget == 0) return pb->t;
+    if (ridge_memory_predict(pb, 1) > pb->mem_budget) {
+        bmc_err_set(err, "raise the memory budget or use more ranks",
+                    "ridge: memory budget %zu bytes per rank is below the %zu bytes needed "
+                    "with one target column per block",
+                    pb->mem_budget, ridge_memory_predict(pb, 1));
+        return -1;
+    }
+    int lo = 1, hi = pb->t; /* invariant: lo fits */
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if (ridge_memory_predict(pb, mid) <= pb->mem_budget)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Collective: columns of X whose spread is at rounding level (constant columns). */
+static int count_zero_variance(fit_ctx *fc) {
+    const rbmat *x = &fc->X;
+    int p = x->n;
+    double *mean = mt_get(&fc->mt, (size_t)p * 3, sizeof(double));
+    double *ss = mean + p, *big = ss + p;
+    rowblock_means(x, 0, 0, fc->g->comm, mean);
+    for (int j = 0; j < p; j++)
+        for (long i = 0; i < x->nrows; i++) {
+            double v = x->data[(size_t)i + (size_t)j * (size_t)x->ld];
+            ss[j] += (v - mean[j]) * (v - mean[j]);
+            if (fabs(v) > big[j]) big[j] = fabs(v);
+        }
+    allsum(ss, (size_t)p, fc->g->comm);
+    BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, big, p, MPI_DOUBLE, MPI_MAX, fc->g->comm));
+    int count = 0;
+    for (int j = 0; j < p; j++) {
+        double tol = 1e-12 * big[j]; /* spread below 1e-12 of the column's magnitude */
+        if (ss[j] <= (double)x->m * tol * tol) count++;
+    }
+    mt_put(&fc->mt, mean, (size_t)p * 3, sizeof(double));
+    return count;
+}
+
+/* The result and model arrays (counted in the peak, owned by the caller). */
+static void alloc_outputs(fit_ctx *fc) {
+    const ridge_problem *pb = fc->pb;
+    mem_track *mt = &fc->mt;
+    ridge_result *r = fc->res;
+    ridge_model *m = fc->model;
+    size_t na = (size_t)pb->n_alpha, t = (size_t)pb->t;
+    r->n_alpha = pb->n_alpha;
+    r->t = pb->t;
+    r->n_groups = ridge_n_groups(pb);
+    r->scores = mt_get(mt, na * t, sizeof(double));
+    r->group_scores = mt_get(mt, na * (size_t)r->n_groups, sizeof(double));
+    r->best_index = mt_get(mt, t, sizeof(int));
+    r->best_alpha = mt_get(mt, t, sizeof(double));
+    m->grid = fc->g;
+    m->n = pb->n;
+    m->p = pb->p;
+    m->t = pb->t;
+    m->dual = pb->n <= pb->p;
+    m->x_mean = mt_get(mt, (size_t)pb->p, sizeof(double));
+    m->y_mean = mt_get(mt, t, sizeof(double));
+    m->intercept = mt_get(mt, t, sizeof(double));
+    long row0, nrows;
+    bmc_rowblock(m->dual ? pb->n : pb->p, fc->g->size, fc->g->rank, &row0, &nrows);
+    m->coef_rows = mt_get(mt, (size_t)nrows * t, sizeof(double));
+    if (m->dual) {
+        m->xc_rows = mt_get(mt, (size_t)fc->X.nrows * (size_t)pb->p, sizeof(double));
+        fc->xc_xmean = mt_get(mt, (size_t)fc->X.nrows, sizeof(double));
+    }
+}
+
+/* Collective: every column block against basis b. */
+static int all_blocks(fit_ctx *fc, const basis *b, double weight, int score, int *best,
+                      int select_here) {
+    for (int col0 = 0; col0 < fc->pb->t; col0 += fc->tb) {
+        int tb = fc->pb->t - col0 < fc->tb ? fc->pb->t - col0 : fc->tb;
+        if (process_block(fc, b, col0, tb, weight, score, best, select_here) != 0) return -1;
+    }
+    return 0;
+}
+
+static int fit_body(fit_ctx *fc, const double *x_rows) {
+    const ridge_problem *pb = fc->pb;
+    mem_track *mt = &fc->mt;
+    ridge_result *res = fc->res;
+    ridge_model *md = fc->model;
+    rb_init(mt, &fc->X, fc->g, pb->n, pb->p);
+    rb_from_c(&fc->X, x_rows, pb->p, 0);
+    alloc_outputs(fc);
+    res->zero_var_cols = count_zero_variance(fc);
+    res->block_cols = fc->tb;
+
+    basis b;
+    if (pb->mode == RIDGE_KFOLD)
+        for (int f = 0; f < pb->kfold; f++) {
+            int f0, f1;
+            ridge_fold_rows(pb->n, pb->kfold, f, &f0, &f1);
+            if (basis_build(fc, &b, f0, f1, 1) != 0) return -1;
+            int rc = all_blocks(fc, &b, 1.0 / pb->kfold, 1, NULL, 0);
+            basis_free(mt, pb, &b);
+            if (rc != 0) return -1;
+        }
+    if (basis_build(fc, &b, 0, 0, 0) != 0) return -1;
+    memcpy(md->x_mean, b.x_mean, (size_t)pb->p * sizeof(double));
+    if (md->dual) /* Xc rows and Xc·x̄ for the intercepts */
+        for (long i = 0; i < fc->X.nrows; i++) {
+            double dot = 0.0;
+            for (int j = 0; j < pb->p; j++) {
+                double v = fc->X.data[(size_t)i + (size_t)j * (size_t)fc->X.ld] - b.x_mean[j];
+                md->xc_rows[(size_t)i * (size_t)pb->p + (size_t)j] = v;
+                dot += v * b.x_mean[j];
+            }
+            fc->xc_xmean[i] = dot;
+        }
+    int single_pass = pb->mode != RIDGE_KFOLD && pb->grain == RIDGE_GRAIN_TARGET;
+    int rc = 0;
+    if (single_pass) {
+        rc = all_blocks(fc, &b, 1.0, 1, res->best_index, 1);
+    } else {
+        if (pb->mode != RIDGE_KFOLD) rc = all_blocks(fc, &b, 1.0, 1, NULL, 0);
+        if (rc == 0) {
+            ridge_select(pb, res->scores, res->best_index, res->group_scores);
+            rc = all_blocks(fc, &b, 1.0, 0, res->best_index, 0);
+        }
+    }
+    basis_free(mt, pb, &b);
+    if (rc != 0) return -1;
+    for (int k = 0; k < pb->t; k++) res->best_alpha[k] = pb->alphas[res->best_index[k]];
+    return 0;
+}
+
+int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill, void *fill_ctx,
+              ridge_result *result, ridge_model *model, bmc_err *err) {
+    BMC_CHECK(pb != NULL && pb->grid != NULL && fill != NULL && result != NULL &&
+              model != NULL && err != NULL);
+    memset(result, 0, sizeof *result);
+    memset(model, 0, sizeof *model);
+    const bmc_grid *g = pb->grid;
+    ridge_check_problem(pb, err);
+    if (bmc_err_agree(g->comm, err)) return -1;
+    long row0, nrows;
+    bmc_rowblock(pb->n, g->size, g->rank, &row0, &nrows);
+    BMC_CHECK(x_rows != NULL || nrows == 0);
+    for (size_t q = 0; q < (size_t)nrows * (size_t)pb->p; q++)
+        if (!isfinite(x_rows[q])) {
+            bmc_err_set(err, "remove or impute non-finite feature values",
+                        "ridge: X row %ld column %ld is %g (not finite)",
+                        row0 + (long)(q / (size_t)pb->p), (long)(q % (size_t)pb->p), x_rows[q]);
+            break;
+        }
+    if (bmc_err_agree(g->comm, err)) return -1;
+    int tb = choose_block(pb, err);
+    if (bmc_err_agree(g->comm, err)) return -1;
+
+    fit_ctx fc;
+    memset(&fc, 0, sizeof fc);
+    fc.pb = pb;
+    fc.g = g;
+    fc.nb = pb->nb > 0 ? pb->nb : 64;
+    fc.tb = tb;
+    fc.fill = fill;
+    fc.fill_ctx = fill_ctx;
+    fc.res = result;
+    fc.model = model;
+    fc.err = err;
+    int rc = fit_body(&fc, x_rows);
+    if (fc.xc_xmean) mt_put(&fc.mt, fc.xc_xmean, (size_t)fc.X.nrows, sizeof(double));
+    rb_free(&fc.mt, &fc.X);
+    if (rc != 0) {
+        ridge_result_free(result);
+        ridge_model_free(model);
+        return -1;
+    }
+    unsigned long peak = fc.mt.peak, maxpeak = 0;
+    BMC_MPI(MPI_Allreduce(&peak, &maxpeak, 1, MPI_UNSIGNED_LONG, MPI_MAX, g->comm));
+    result->mem_peak = maxpeak;
+    result->mem_predicted = ridge_memory_predict(pb, tb);
+    return 0;
+}
+
+typedef struct rows_ctx {
+    const double *y;
+    int t;
+    long nrows;
+} rows_ctx;
+
+static int fill_from_rows(void *ctx, int col0, int ncols, double *rows, bmc_err *err) {
+    (void)err;
+    const rows_ctx *c = ctx;
+    for (long i = 0; i < c->nrows; i++)
+        memcpy(rows + i * ncols, c->y + i * c->t + col0, (size_t)ncols * sizeof(double));
+    return 0;
+}
+
+int ridge_fit_rows(const ridge_problem *pb, const double *x_rows, const double *y_rows,
+                   ridge_result *result, ridge_model *model, bmc_err *err) {
+    long row0, nrows;
+    bmc_rowblock(pb->n > 0 ? pb->n : 0, pb->grid->size, pb->grid->rank, &row0, &nrows);
+    rows_ctx c = {y_rows, pb->t, nrows};
+    return ridge_fit(pb, x_rows, fill_from_rows, &c, result, model, err);
+}
+
+void ridge_result_free(ridge_result *r) {
+    if (r == NULL) return;
+    free(r->scores);
+    free(r->group_scores);
+    free(r->best_index);
+    free(r->best_alpha);
+    memset(r, 0, sizeof *r);
+}
+
+void ridge_model_free(ridge_model *m) {
+    if (m == NULL) return;
+    free(m->x_mean);
+    free(m->y_mean);
+    free(m->intercept);
+    free(m->coef_rows);
+    free(m->xc_rows);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- prediction ------------------------------------------------------------------------------ */
+
+int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_rows,
+                  bmc_err *err) {
+    BMC_CHECK(md != NULL && md->grid != NULL && err != NULL);
+    const bmc_grid *g = md->grid;
+    mem_track mt = {0, 0};
+    if (m < 1) bmc_err_set(err, "give at least one test row", "ridge: %d test rows", m);
+    long row0 = 0, nrows = 0;
+    if (m >= 1) bmc_rowblock(m, g->size, g->rank, &row0, &nrows);
+    for (size_t q = 0; q < (size_t)nrows * (size_t)md->p; q++)
+        if (!isfinite(x_rows[q])) {
+            bmc_err_set(err, "remove or impute non-finite feature values",
+                        "ridge: test X row %ld column %ld is %g (not finite)",
+                        row0 + (long)(q / (size_t)md->p), (long)(q % (size_t)md->p), x_rows[q]);
+            break;
+        }
+    if (bmc_err_agree(g->comm, err)) return -1;
+    const int nb = 64;
+    rbmat xrb, wrb, yrb;
+    bmc_distmat xt, w, yhat;
+    rb_init(&mt, &xrb, g, m, md->p);
+    rb_from_c(&xrb, x_rows, md->p, 0);
+    dm_init(&mt, &xt, g, m, md->p, nb);
+    rows_to_2d(&xrb, 0, m, &xt, 0);
+    rb_free(&mt, &xrb);
+    dm_init(&mt, &w, g, md->p, md->t, nb);
+    int wrows = md->dual ? md->n : md->p;
+    rb_init(&mt, &wrb, g, wrows, md->t);
+    rb_from_c(&wrb, md->coef_rows, md->t, 0);
+    if (md->dual) { /* W = Xcᵀ·C */
+        rbmat xcrb;
+        bmc_distmat xc, c;
+        rb_init(&mt, &xcrb, g, md->n, md->p);
+        rb_from_c(&xcrb, md->xc_rows, md->p, 0);
+        dm_init(&mt, &xc, g, md->n, md->p, nb);
+        rows_to_2d(&xcrb, 0, md->n, &xc, 0);
+        rb_free(&mt, &xcrb);
+        dm_init(&mt, &c, g, md->n, md->t, nb);
+        rows_to_2d(&wrb, 0, md->n, &c, 0);
+        gemm("T", "N", 1.0, &xc, &c, 0.0, &w);
+        dm_free(&mt, &c);
+        dm_free(&mt, &xc);
+    } else {
+        rows_to_2d(&wrb, 0, md->p, &w, 0);
+    }
+    rb_free(&mt, &wrb);
+    dm_init(&mt, &yhat, g, m, md->t, nb);
+    gemm("N", "N", 1.0, &xt, &w, 0.0, &yhat);
+    dm_free(&mt, &w);
+    dm_free(&mt, &xt);
+    rb_init(&mt, &yrb, g, m, md->t);
+    dm_to_rb(&yhat, &yrb);
+    dm_free(&mt, &yhat);
+    rb_to_c(&yrb, y_rows, md->t, 0);
+    rb_free(&mt, &yrb);
+    for (long i = 0; i < nrows; i++)
+        for (int k = 0; k < md->t; k++) y_rows[i * md->t + k] += md->intercept[k];
+    return 0;
+}

@@ -1,0 +1,119 @@
+/* ridge.h — distributed multi-target ridge regression with an intercept and one penalty per
+ * target (or per token / group of targets), chosen by exact leave-one-out (scikit-learn's
+ * RidgeCV "GCV"), the GCV trace approximation, or k-fold cross-validation.
+ *
+ * X (n × p) and Y (n × t) arrive as row blocks (rank r holds rows bmc_rowblock(n, P, r), C
+ * order); the heavy algebra (Gram matrix, pdsyevd, projections) runs on the grid's 2-D context.
+ * Y is requested in column blocks through a callback, so it never has to exist at once.
+ * Not here: file I/O, the training stage's main, refinement by gradient descent.
+ */
+#ifndef BMC_RIDGE_H
+#define BMC_RIDGE_H
+
+#include <stddef.h>
+
+#include "bmc_error.h"
+#include "bmc_grid.h"
+
+typedef enum { RIDGE_LOO = 0, RIDGE_GCV = 1, RIDGE_KFOLD = 2 } ridge_mode;
+
+/* Granularity of the penalty choice (ridge_select):
+ *  TARGET: every column its own α (scikit-learn's alpha_per_target);
+ *  TOKEN:  consecutive groups of token_size columns (the last one may be shorter) share the α
+ *          minimising the group's summed score;
+ *  GROUP:  one α for all targets, minimising J(α) = Σ_g weight_g · S_g(α) / min_α' S_g(α'),
+ *          with S_g(α) the mean score of the columns whose group_of is g (groups with no
+ *          column, or with min S_g = 0, are skipped). */
+typedef enum { RIDGE_GRAIN_TARGET = 0, RIDGE_GRAIN_TOKEN = 1, RIDGE_GRAIN_GROUP = 2 } ridge_grain;
+
+typedef struct ridge_problem {
+    const bmc_grid *grid;
+    int n, p, t;           /* global shapes: X n × p, Y n × t                              */
+    int n_alpha;           /* penalties, strictly increasing, > 0 (checked)                */
+    const double *alphas;  /* not owned                                                    */
+    ridge_mode mode;
+    int kfold;             /* RIDGE_KFOLD: number of contiguous folds, 2 ≤ k ≤ n           */
+    ridge_grain grain;
+    int token_size;        /* RIDGE_GRAIN_TOKEN: columns per token (≥ 1)                   */
+    int n_groups;          /* RIDGE_GRAIN_GROUP: groups 0..n_groups-1                      */
+    const int *group_of;   /* RIDGE_GRAIN_GROUP: t entries in [0, n_groups)                */
+    const double *group_weight; /* RIDGE_GRAIN_GROUP: n_groups weights ≥ 0                  */
+    size_t mem_budget;     /* bytes per rank for the working set; 0 = all columns at once  */
+    int nb;                /* 2-D block size; 0 = 64                                       */
+} ridge_problem;
+
+/* Fill this rank's rows of Y's columns [col0, col0 + ncols): `rows` is nloc × ncols in C
+ * order (nloc from bmc_rowblock(n, P, rank)). Called on every rank with the same sequence of
+ * (col0, ncols); each column block may be asked for several times (once per fold and once for
+ * the solve). Return 0, or -1 after setting err (the fit agrees on it and stops). Local. */
+typedef int (*ridge_fill_fn)(void *ctx, int col0, int ncols, double *rows, bmc_err *err);
+
+/* What the choice produced; every array is global and identical on every rank. */
+typedef struct ridge_result {
+    int n_alpha, t, n_groups; /* n_groups: tokens (TOKEN), groups (GROUP), 0 (TARGET)        */
+    double *scores;        /* n_alpha × t, row-major: LOO/k-fold mean squared error, or GCV */
+    double *group_scores;  /* n_alpha × n_groups: mean of the group's column scores         */
+    int *best_index;       /* t: index into alphas of the chosen penalty                    */
+    double *best_alpha;    /* t                                                             */
+    int zero_var_cols;     /* columns of X with zero variance (legal for ridge; reported)   */
+    int block_cols;        /* width of the Y column blocks that were used                   */
+    size_t mem_peak;       /* max over ranks of the tracked high-water mark (bytes)         */
+    size_t mem_predicted;  /* ridge_memory_predict for the same problem and block width     */
+} ridge_result;
+
+/* The fitted model in its smaller form. Prediction: Ŷ = X·W + intercept, with W (p × t) in the
+ * primal form, or W = Xcᵀ·C (Xc the centred training X, C the n × t dual coefficients). */
+typedef struct ridge_model {
+    const bmc_grid *grid;
+    int n, p, t;
+    int dual;              /* 1: dual (n ≤ p), 0: primal                                    */
+    double *x_mean;        /* p, global                                                     */
+    double *y_mean;        /* t, global                                                     */
+    double *intercept;     /* t, global: y_mean − x_mean·W                                  */
+    double *coef_rows;     /* primal: this rank's rows bmc_rowblock(p, P, rank) of W (× t);
+                            * dual: rows bmc_rowblock(n, P, rank) of C (× t); C order       */
+    double *xc_rows;       /* dual only: this rank's rows of Xc (nloc × p, C order)         */
+} ridge_model;
+
+/* Collective over the grid. x_rows: this rank's nloc × p rows of X (C order); fill: Y's
+ * column blocks. On success returns 0 and fills result and model (free them with
+ * ridge_result_free / ridge_model_free). On invalid input (bad sizes or α grid, NaN/Inf in X
+ * or Y, budget too small, eigensolver failure, callback failure) returns -1 with the same err
+ * on every rank and nothing to free. */
+int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill, void *fill_ctx,
+              ridge_result *result, ridge_model *model, bmc_err *err);
+/* Collective: ridge_fit with Y given as this rank's nloc × t rows (C order). */
+int ridge_fit_rows(const ridge_problem *pb, const double *x_rows, const double *y_rows,
+                   ridge_result *result, ridge_model *model, bmc_err *err);
+
+/* Collective: Ŷ for m test rows given as row blocks (rank r holds rows bmc_rowblock(m, P, r)
+ * of X_test, C order, × p); y_rows receives the same rows of Ŷ (× t). Returns 0, or -1 with an
+ * agreed err (NaN/Inf in x_rows, m < 0). */
+int ridge_predict(const ridge_model *model, int m, const double *x_rows, double *y_rows,
+                  bmc_err *err);
+
+void ridge_result_free(ridge_result *r);
+void ridge_model_free(ridge_model *m);
+
+/* Collective: the predicted peak of ridge_fit's tracked allocations (max over ranks, bytes)
+ * for Y column blocks of `block_cols` columns (the result arrays and model included). */
+size_t ridge_memory_predict(const ridge_problem *pb, int block_cols);
+
+/* Local, pure: the penalty choice on a score matrix (n_alpha × t, row-major, lower is better;
+ * ties go to the first α, as scikit-learn's strict comparison does). Fills best_index (t) and,
+ * when group_scores is not NULL, the n_alpha × ridge_n_groups(pb) group means. The grain fields
+ * of pb (grain, token_size, n_groups, group_of, group_weight) must be valid
+ * (ridge_check_problem). */
+void ridge_select(const ridge_problem *pb, const double *scores, int *best_index,
+                  double *group_scores);
+/* Number of groups of the granularity (0 for TARGET). */
+int ridge_n_groups(const ridge_problem *pb);
+/* Local: validate the problem (shapes, α grid, mode, grain); 0 or -1 with err set. */
+int ridge_check_problem(const ridge_problem *pb, bmc_err *err);
+
+/* ---- shared by ridge.c and cv.c (not a public contract) ------------------------------ */
+
+/* Fold f of k over n rows: rows [*r0, *r1) with r0 = floor(f·n/k). */
+void ridge_fold_rows(int n, int k, int f, int *r0, int *r1);
+
+#endif
