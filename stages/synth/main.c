@@ -1,6 +1,6 @@
 /* main.c — bmc-synth: writes synthetic data in the real formats the pipeline reads, so the
  * demo and the tests need no download. Subcommands: stimuli (NSD-like image brick),
- * clip-weights (a random CLIP vision tower).
+ * clip-weights (a random CLIP vision tower), brain (NSD-format fMRI from CLIP features).
  * Not here: the generators themselves (one file per subcommand).
  */
 #include <stdio.h>
@@ -17,6 +17,8 @@ static const char usage[] =
     "subcommands:\n"
     "  stimuli       procedural RGB images as an NSD-like nsd_stimuli.hdf5 (/imgBrick)\n"
     "  clip-weights  a seeded random CLIP ViT (.safetensors, Hugging Face names) + config.json\n"
+    "  brain         a synthetic NSD tree (betas, ROIs, design, stimuli) for S subjects whose\n"
+    "                voxels respond to the images' CLIP features\n"
     "\n"
     "Run `bmc-synth SUBCOMMAND --help` for its parameters; --version prints the version.\n";
 
@@ -31,6 +33,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "stimuli")) return synth_stimuli_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "clip-weights")) return synth_clip_weights_main(argc - 2, argv + 2);
-    fprintf(stderr, "error: bmc-synth: unknown subcommand '%s'\n  hint: one of: stimuli, clip-weights\n", argv[1]);
+    if (!strcmp(argv[1], "brain")) return synth_brain_main(argc - 2, argv + 2);
+    fprintf(stderr, "error: bmc-synth: unknown subcommand '%s'\n  hint: one of: stimuli, clip-weights, brain\n", argv[1]);
     return 2;
 }

@@ -11,6 +11,8 @@
 int synth_stimuli_main(int argc, char **argv);
 /* Run `bmc-synth clip-weights`: a seeded random CLIP ViT as .safetensors + config.json. */
 int synth_clip_weights_main(int argc, char **argv);
+/* Run `bmc-synth brain`: a synthetic NSD tree (betas, ROIs, design) driven by CLIP features. */
+int synth_brain_main(int argc, char **argv);
 
 /* Counter-based random numbers: the stream of (seed, id) does not depend on which rank
  * draws it, so outputs are identical for any rank count. */
