@@ -238,7 +238,18 @@ static int expand_paths(const bmc_cfg_node *map, const char *kind, int allow_lis
     return 0;
 }
 
-/* A copy of a params subtree with every string's placeholders resolved. NULL on error. */
+/* The subject a param string stands for when it is exactly one subject placeholder
+ * ("{subject}", "{train}", "{test}"), else NULL. */
+static const wf_subject *whole_subject_placeholder(const char *text, const wf_vars *vars) {
+    if (!strcmp(text, "{subject}")) return vars->subject;
+    if (!strcmp(text, "{train}")) return vars->train;
+    if (!strcmp(text, "{test}")) return vars->test;
+    return NULL;
+}
+
+/* A copy of a params subtree with every string's placeholders resolved. NULL on error.
+ * A string that is exactly one integer subject placeholder becomes an integer
+ * (`subject: "{subject}"` → `subject: 1`), so stages read subject numbers as numbers. */
 static bmc_cfg_node *resolve_params(const bmc_cfg_node *node, const wf_vars *vars,
                                     const char *where, bmc_err *err) {
     if (node->type == BMC_CFG_MAP || node->type == BMC_CFG_SEQ) {
@@ -257,6 +268,8 @@ static bmc_cfg_node *resolve_params(const bmc_cfg_node *node, const wf_vars *var
         return out;
     }
     if (node->type != BMC_CFG_STRING) return bmc_cfg_clone(node);
+    const wf_subject *whole = whole_subject_placeholder(node->text, vars);
+    if (whole && whole->is_int) return bmc_cfg_new_int(whole->value);
     char *text = wf_subst(node->text, vars, node, where, err);
     if (!text) return NULL;
     bmc_cfg_node *out = bmc_cfg_new_string(text);

@@ -47,7 +47,7 @@ stages:
     foreach: subjects
     inputs: {images: "{run_dir}/stimuli.txt"}
     outputs: {betas: "{run_dir}/fmri/sub{subject:02d}.txt"}
-    params: {noise: 0.5, label: "subject {subject}"}
+    params: {noise: 0.5, label: "subject {subject}", subject: "{subject}"}
     resources: {tasks: 2, cpus_per_task: 2}
   evaluate:
     run: @PY@ @FAKE@
@@ -202,7 +202,7 @@ def pipeline_info(sb):
           "config_resolved fingerprints match the trace")
     fmri1 = insts[1]
     check(fmri1["outputs"] == {"betas": RUN_DIR + "/fmri/sub01.txt"} and
-          fmri1["params"] == {"noise": 0.5, "label": "subject 1"} and
+          fmri1["params"] == {"noise": 0.5, "label": "subject 1", "subject": 1} and
           fmri1["resources"] == {"tasks": 2, "cpus_per_task": 2, "mem_mb": 1000,
                                  "runtime": 60} and
           fmri1["executable"] == PYTHON, "config_resolved fmri[1]: %s" % fmri1)
