@@ -208,6 +208,53 @@ int bmc_h5_dataset_info(bmc_h5 *f, const char *name, bmc_dtype *t, int *ndims,
     return bmc_h5i_agree(f->comm, &e, err);
 }
 
+/* Order of [first, last] element intervals by first element (qsort). */
+static int cmp_interval(const void *a, const void *b) {
+    const unsigned long long *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Collective: whether the file extents (first to last selected element, row-major) of two
+ * ranks' selections overlap. Open MPI 4.1's OMPIO collective read (fcoll vulcan/dynamic)
+ * returns zeros past the end of the extent of the rank with the largest start when extents
+ * overlap (e.g. ranks reading overlapping row ranges), so such reads go independent. */
+static int extents_overlap(MPI_Comm comm, int ndims, const hsize_t *dims, const hsize_t *start,
+                           const hsize_t *count, hsize_t nelem) {
+    unsigned long long mine[2] = {1, 0}; /* empty: first > last */
+    if (nelem > 0) {
+        unsigned long long first = 0, last = 0;
+        for (int d = 0; d < ndims; d++) {
+            first = first * dims[d] + start[d];
+            last = last * dims[d] + start[d] + count[d] - 1;
+        }
+        mine[0] = first;
+        mine[1] = last;
+    }
+    int size = 1;
+    BMC_MPI(MPI_Comm_size(comm, &size));
+    unsigned long long *all = XNEW(all, 2 * (size_t)size);
+    BMC_MPI(MPI_Allgather(mine, 2, MPI_UNSIGNED_LONG_LONG, all, 2, MPI_UNSIGNED_LONG_LONG,
+                          comm));
+    size_t n = 0; /* keep the non-empty intervals */
+    for (int r = 0; r < size; r++)
+        if (all[2 * r] <= all[2 * r + 1]) {
+            all[2 * n] = all[2 * r];
+            all[2 * n + 1] = all[2 * r + 1];
+            n++;
+        }
+    qsort(all, n, 2 * sizeof *all, cmp_interval);
+    /* Sorted by first element: an interval overlaps an earlier one iff it starts at or
+     * before the largest last element seen so far. */
+    int overlap = 0;
+    unsigned long long max_last = n > 0 ? all[1] : 0;
+    for (size_t i = 1; i < n && !overlap; i++) {
+        overlap = all[2 * i] <= max_last;
+        if (all[2 * i + 1] > max_last) max_last = all[2 * i + 1];
+    }
+    free(all);
+    return overlap;
+}
+
 /* The shared body of the four transfer functions. rows_mode: start/count come from
  * row0/nrows and the dataset's shape; otherwise from start_in/count_in (dataset's rank). */
 static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int rows_mode,
@@ -286,6 +333,10 @@ static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int 
     }
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    /* Overlapping reads still enter H5Dread together but move their data independently
+     * (see extents_overlap); writes of brainmclip never overlap. */
+    if (!writing && extents_overlap(f->comm, ndims, dims, start, count, nelem))
+        H5Pset_dxpl_mpio_collective_opt(dxpl, H5FD_MPIO_INDIVIDUAL_IO);
     unsigned char dummy = 0;
     void *data = stage ? stage : buf ? buf : &dummy;
     herr_t rc = writing ? H5Dwrite(dset, mem_type(io_t), mspace, fspace, dxpl, data)

@@ -241,6 +241,49 @@ static void test_blocks(void) {
     free(path);
 }
 
+/* Overlapping reads of a 3-D [N, T, W] float32 dataset in one collective call: rank 0 reads
+ * every row, rank r rows [r, N - 2r) (so the rank with the largest start does not have the
+ * largest end), and the last of 3+ ranks reads nothing; whole tokens and a partial
+ * (token, width) block. Regression: Open MPI's collective read returned zeros past the end
+ * of the rank with the largest start when the ranks' file extents overlapped. */
+static void test_overlapping_reads(void) {
+    char *path = path_in("overlap.h5");
+    bmc_h5 f;
+    bmc_err e = {0};
+    enum { N = 20, T = 5, W = 6 };
+    hsize_t dims[3] = {N, T, W};
+    TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_create_dataset(&f, "feat", BMC_F32, 3, dims, NULL, &e) == 0, "%s", e.msg);
+    hsize_t r0, nr;
+    split(N, 0, &r0, &nr);
+    float *buf = malloc((size_t)N * T * W * sizeof *buf);
+    fill(BMC_F32, buf, (size_t)(r0 * T * W), (size_t)(nr * T * W));
+    TEST_CHECK(bmc_h5_write_rows(&f, "feat", BMC_F32, r0, nr, buf, &e) == 0, "%s", e.msg);
+    const hsize_t blocks[2][4] = {{0, T, 0, W}, {1, 3, 2, 3}}; /* token0, ntok, w0, nw */
+    for (int b = 0; b < 2; b++) {
+        hsize_t row0 = (hsize_t)rank_, nrows = 3 * rank_ < N ? (hsize_t)(N - 3 * rank_) : 0;
+        if (size_ > 2 && rank_ == size_ - 1) nrows = 0;
+        hsize_t st[3] = {row0, blocks[b][0], blocks[b][2]};
+        hsize_t ct[3] = {nrows, blocks[b][1], blocks[b][3]};
+        memset(buf, 0, (size_t)N * T * W * sizeof *buf);
+        TEST_CHECK(bmc_h5_read_block(&f, "feat", BMC_F32, st, ct, buf, &e) == 0, "%s", e.msg);
+        size_t bad = 0, first_bad = 0;
+        for (hsize_t i = 0; i < ct[0]; i++)
+            for (hsize_t t = 0; t < ct[1]; t++)
+                for (hsize_t w = 0; w < ct[2]; w++) {
+                    size_t k = (size_t)(((st[0] + i) * T + st[1] + t) * W + st[2] + w);
+                    float got = buf[(i * ct[1] + t) * ct[2] + w];
+                    if (got != (float)value_at(BMC_F32, k) && bad++ == 0) first_bad = k;
+                }
+        TEST_CHECK(bad == 0, "overlapping 3-D read %d, rows [%llu, %llu): %zu wrong values, "
+                   "first at element %zu", b, (unsigned long long)st[0],
+                   (unsigned long long)(st[0] + ct[0]), bad, first_bad);
+    }
+    free(buf);
+    TEST_CHECK(bmc_h5_commit(&f, &e) == 0, "%s", e.msg);
+    free(path);
+}
+
 /* ---- attributes and provenance --------------------------------------------------------- */
 
 static void test_attributes(void) {
@@ -625,6 +668,7 @@ int main(int argc, char **argv) {
     TEST_STREQ(bmc_dtype_name(BMC_F32), "float32");
     test_roundtrip();
     test_blocks();
+    test_overlapping_reads();
     test_attributes();
     test_provenance();
     test_atomic();
