@@ -217,6 +217,9 @@ static const shape SHAPES[] = {
     {17, 1, 3, 1}, /* column vector                                */
     {1, 12, 1, 5}, /* row vector                                   */
     {64, 40, 8, 8},
+    {60, 25, 30, 30}, /* block = the row-block layout's block (2 ranks)   */
+    {60, 25, 64, 64}, /* one block holds everything                   */
+    {60, 20, 40, 40},
 };
 
 /* Everything that works on one grid shape of comm. */
