@@ -9,6 +9,7 @@
 
 #include "bmc_alloc.h"
 #include "ridge.h"
+#include "ridge_dist.h"
 
 int ridge_check_problem(const ridge_problem *pb, bmc_err *err) {
     BMC_CHECK(pb != NULL && err != NULL);
@@ -235,7 +236,7 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
 size_t ridge_memory_predict(const ridge_problem *pb, int block_cols) {
     BMC_CHECK(pb != NULL && pb->grid != NULL && block_cols >= 1);
     const bmc_grid *g = pb->grid;
-    sizer z = {g, pb->nb > 0 ? pb->nb : 64};
+    sizer z = {g, ridge_block_size(pb->nb, pb->n, pb->p, pb->mode == RIDGE_KFOLD ? pb->kfold : 1, g)};
     const size_t d = sizeof(double), na = (size_t)pb->n_alpha, t = (size_t)pb->t;
     const int dual = pb->n <= pb->p;
     long row0, nrows, crow0, cnrows;

@@ -1,11 +1,12 @@
 /* ridge.c — the distributed ridge solver: centring, Gram matrix, pdsyevd, the per-penalty
  * scores (exact LOO as scikit-learn's _RidgeGCV, GCV trace approximation, k-fold held-out
- * error), the solve with the chosen penalties, and prediction (see ridge.h for the contract).
+ * error) and the solve with the chosen penalties (see ridge.h for the contract).
  *
  * One eigendecomposition per training set (the full data, and each fold); then every column
  * block of Y is redistributed, projected once (P = Qᵀ·Yc) and scored with one GEMM per
  * penalty. The working set is allocated through a counter (mem_track) so its high-water mark
- * can be measured; cv.c predicts it. Not here: the choice among penalties (cv.c), file I/O.
+ * can be measured; cv.c predicts it. Not here: the choice among penalties (cv.c), prediction
+ * and freeing (predict.c), the row-block/2-D moves (ridge_dist.h), file I/O.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,150 +15,16 @@
 #include "bmc_alloc.h"
 #include "bmc_scalapack.h"
 #include "ridge.h"
+#include "ridge_dist.h"
 
-/* ---- tracked allocations --------------------------------------------------------------- */
-
-typedef struct mem_track {
-    size_t cur, peak;
-} mem_track;
-
-static void mt_add(mem_track *m, size_t bytes) {
-    m->cur += bytes;
-    if (m->cur > m->peak) m->peak = m->cur;
-}
-
-static void mt_sub(mem_track *m, size_t bytes) {
-    BMC_CHECK(m->cur >= bytes);
-    m->cur -= bytes;
-}
-
-/* Zeroed array of count doubles (or ints: elem bytes each), counted. */
-static void *mt_get(mem_track *m, size_t count, size_t elem) {
-    size_t bytes = bmc_mul_size(count, elem);
-    mt_add(m, bytes);
-    return xcalloc(bytes ? bytes : 1, 1);
-}
-
-static void mt_put(mem_track *m, void *p, size_t count, size_t elem) {
-    if (p == NULL) return;
-    mt_sub(m, count * elem);
-    free(p);
-}
-
-static void dm_init(mem_track *m, bmc_distmat *a, const bmc_grid *g, int rows, int cols,
-                    int nb) {
-    bmc_distmat_init(a, g, rows, cols, nb, nb);
-    mt_add(m, (size_t)a->lld * (size_t)a->nloc * sizeof(double));
-}
-
-static void dm_free(mem_track *m, bmc_distmat *a) {
-    if (a->data == NULL) return;
-    mt_sub(m, (size_t)a->lld * (size_t)a->nloc * sizeof(double));
-    bmc_distmat_free(a);
-}
-
-/* ---- row-block matrices: this rank's rows, column-major, in the size × 1 context -------- */
-
-typedef struct rbmat {
-    int m, n;
-    long row0, nrows;
-    int ld;
-    int desc[9];
-    double *data; /* ld × n */
-} rbmat;
-
-static void rb_init(mem_track *mt, rbmat *a, const bmc_grid *g, int rows, int cols) {
-    memset(a, 0, sizeof *a);
-    a->m = rows;
-    a->n = cols;
-    bmc_rowblock(rows, g->size, g->rank, &a->row0, &a->nrows);
-    a->ld = a->nrows > 1 ? (int)a->nrows : 1;
-    int mb = (int)bmc_rowblock_size(rows, g->size), nb = cols > 1 ? cols : 1, zero = 0;
-    int info = 0;
-    descinit_(a->desc, &rows, &cols, &mb, &nb, &zero, &zero, &g->ctxt_rows, &a->ld, &info);
-    if (info != 0) BMC_BUG("descinit failed (info %d) for a %d x %d row block", info, rows, cols);
-    a->data = mt_get(mt, (size_t)a->ld * (size_t)cols, sizeof(double));
-}
-
-static void rb_free(mem_track *mt, rbmat *a) {
-    mt_put(mt, a->data, (size_t)a->ld * (size_t)a->n, sizeof(double));
-    a->data = NULL;
-}
-
-/* a := rows (nrows × a->n, C order, row stride `stride`, starting at column col0). */
-static void rb_from_c(rbmat *a, const double *rows, long stride, int col0) {
-    for (long i = 0; i < a->nrows; i++)
-        for (int j = 0; j < a->n; j++)
-            a->data[(size_t)i + (size_t)j * (size_t)a->ld] = rows[i * stride + col0 + j];
-}
-
-/* rows (C order, row stride `stride`, columns col0..) := a. */
-static void rb_to_c(const rbmat *a, double *rows, long stride, int col0) {
-    for (long i = 0; i < a->nrows; i++)
-        for (int j = 0; j < a->n; j++)
-            rows[i * stride + col0 + j] = a->data[(size_t)i + (size_t)j * (size_t)a->ld];
-}
-
-/* Collective: dst rows [dst0, dst0 + r1 − r0) := src rows [r0, r1). */
-static void rows_to_2d(const rbmat *src, int r0, int r1, bmc_distmat *dst, int dst0) {
-    int m = r1 - r0, n = src->n, ia = r0 + 1, ib = dst0 + 1, one = 1;
-    if (m <= 0 || n <= 0) return;
-    pdgemr2d_(&m, &n, src->data, &ia, &one, src->desc, dst->data, &ib, &one, dst->desc,
-              &dst->grid->ctxt);
-}
-
-/* Collective: dst := src (same global shape). */
-static void dm_to_rb(const bmc_distmat *src, rbmat *dst) {
-    int m = src->m, n = src->n, one = 1;
-    if (m <= 0 || n <= 0) return;
-    pdgemr2d_(&m, &n, src->data, &one, &one, src->desc, dst->data, &one, &one, dst->desc,
-              &src->grid->ctxt);
-}
-
-/* ---- small distributed helpers ----------------------------------------------------------- */
-
-static inline int l2g(int l, int nb, int iproc, int nprocs) {
-    return ((l / nb) * nprocs + iproc) * nb + l % nb;
-}
-#define ROW_G(a, li) l2g((li), (a)->mb, (a)->grid->myrow, (a)->grid->nprow)
-#define COL_G(a, lj) l2g((lj), (a)->nb, (a)->grid->mycol, (a)->grid->npcol)
-#define AT(a, li, lj) ((a)->data[(size_t)(li) + (size_t)(lj) * (size_t)(a)->lld])
-
-/* Collective: C := alpha·op(A)·op(B) + beta·C on whole matrices. */
-static void gemm(const char *ta, const char *tb, double alpha, const bmc_distmat *a,
-                 const bmc_distmat *b, double beta, bmc_distmat *c) {
-    int m = c->m, n = c->n, k = ta[0] == 'N' ? a->n : a->m, one = 1;
-    if (m == 0 || n == 0) return;
-    pdgemm_(ta, tb, &m, &n, &k, &alpha, a->data, &one, &one, a->desc, b->data, &one, &one,
-            b->desc, &beta, c->data, &one, &one, c->desc, 1, 1);
-}
-
-static void allsum(double *v, size_t count, MPI_Comm comm) {
-    BMC_CHECK(count <= 2147483647u);
-    if (count > 0) BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, v, (int)count, MPI_DOUBLE, MPI_SUM, comm));
-}
-
-/* Local: subtract mean[global column] from every element of a. */
-static void centre_columns(bmc_distmat *a, const double *mean) {
-    for (int lj = 0; lj < a->nloc; lj++) {
-        double mu = mean[COL_G(a, lj)];
-        for (int li = 0; li < a->mloc; li++) AT(a, li, lj) -= mu;
-    }
-}
-
-/* Collective: column means of the row-block matrix over its rows outside [skip0, skip1). */
-static void rowblock_means(const rbmat *a, int skip0, int skip1, MPI_Comm comm, double *mean) {
-    for (int j = 0; j < a->n; j++) {
-        double sum = 0.0;
-        for (long i = 0; i < a->nrows; i++) {
-            long gi = a->row0 + i;
-            if (gi < skip0 || gi >= skip1) sum += a->data[(size_t)i + (size_t)j * (size_t)a->ld];
-        }
-        mean[j] = sum;
-    }
-    allsum(mean, (size_t)a->n, comm);
-    for (int j = 0; j < a->n; j++) mean[j] /= (double)(a->m - (skip1 - skip0));
-}
+/* BLAS/LAPACK (OpenBLAS) for one process: the Gram product and the eigensolver (whose
+ * workspace fits in pdsyevd's query). */
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc,
+            size_t luplo, size_t ltrans);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info,
+             size_t ljobz, size_t luplo);
 
 /* Collective: the training part (rows outside [f0, f1)) and, when test is not NULL, the
  * held-out rows of a row-block matrix on the 2-D grid, centred with the training means. */
@@ -203,11 +70,19 @@ typedef struct fit_ctx {
     void *fill_ctx;
     rbmat X;          /* raw X */
     mem_track mt;
+    double phase_s[RIDGE_N_PHASES]; /* this rank's wall seconds per phase */
     ridge_result *res;
     ridge_model *model;
     double *xc_xmean; /* dual model: this rank's rows of Xc·x̄ */
     bmc_err *err;
 } fit_ctx;
+
+/* Add the seconds since `since` to phase `ph`; returns the current time. */
+static double lap(fit_ctx *fc, ridge_phase ph, double since) {
+    double now = MPI_Wtime();
+    fc->phase_s[ph] += now - since;
+    return now;
+}
 
 /* Collective: eigendecomposition of the training set outside rows [f0, f1). Returns 0, or −1
  * with an agreed err when pdsyevd fails. */
@@ -225,17 +100,23 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     b->int_dim = -1;
     b->x_mean = mt_get(mt, (size_t)pb->p, sizeof(double));
     bmc_distmat xtr, xte, gram;
+    double t0 = MPI_Wtime();
     split_centre(mt, g, &fc->X, f0, f1, fc->nb, b->x_mean, &xtr, with_test ? &xte : NULL);
 
     int r = b->r, one = 1, info = 0;
-    double done = 1.0, zero = 0.0;
     dm_init(mt, &gram, g, r, r, fc->nb);
     int k = b->dual ? pb->p : b->n_tr;
-    pdsyrk_("L", b->dual ? "N" : "T", &r, &k, &done, xtr.data, &one, &one, xtr.desc, &zero,
-            gram.data, &one, &one, gram.desc, 1, 1);
+    double done = 1.0, zero = 0.0;
+    if (g->size == 1) /* the lower triangle by BLAS directly: PBLAS's panels cost ~2x here */
+        dsyrk_("L", b->dual ? "N" : "T", &r, &k, &done, xtr.data, &xtr.lld, &zero, gram.data,
+               &gram.lld, 1, 1);
+    else
+        pdsyrk_("L", b->dual ? "N" : "T", &r, &k, &done, xtr.data, &one, &one, xtr.desc, &zero,
+                gram.data, &one, &one, gram.desc, 1, 1);
     if (b->dual) /* + 1·1ᵀ: the intercept direction gets eigenvalue n_tr */
         for (size_t q = 0; q < (size_t)gram.lld * (size_t)gram.nloc; q++) gram.data[q] += 1.0;
 
+    t0 = lap(fc, RIDGE_PHASE_GRAM, t0);
     b->s = mt_get(mt, (size_t)r, sizeof(double));
     dm_init(mt, &b->Q, g, r, r, fc->nb);
     double wq = 0.0;
@@ -250,14 +131,23 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     liwork = iwq > 1 ? iwq : 1;
     double *work = mt_get(mt, (size_t)lwork, sizeof(double));
     int *iwork = mt_get(mt, (size_t)liwork, sizeof(int));
-    pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
-             b->Q.desc, work, &lwork, iwork, &liwork, &info, 1, 1);
+    if (g->size == 1) { /* LAPACK's dsyevd in place (same workspace is enough), then swap */
+        dsyevd_("V", "L", &r, gram.data, &gram.lld, b->s, work, &lwork, iwork, &liwork, &info,
+                1, 1);
+        double *vectors = gram.data;
+        gram.data = b->Q.data;
+        b->Q.data = vectors;
+    } else {
+        pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
+                 b->Q.desc, work, &lwork, iwork, &liwork, &info, 1, 1);
+    }
     mt_put(mt, iwork, (size_t)liwork, sizeof(int));
     mt_put(mt, work, (size_t)lwork, sizeof(double));
     dm_free(mt, &gram);
     if (info != 0)
         bmc_err_set(fc->err, "check X for extreme values; try another block size",
-                    "ridge: pdsyevd failed with info %d on the %d x %d %s matrix", info, r, r,
+                    "ridge: %s failed with info %d on the %d x %d %s matrix",
+                    g->size == 1 ? "dsyevd" : "pdsyevd", info, r, r,
                     b->dual ? "Gram" : "covariance");
     if (bmc_err_agree(g->comm, fc->err)) {
         dm_free(mt, &xtr);
@@ -312,6 +202,7 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
             for (size_t q = 0; q < na * ntr; q++)
                 b->gdiag[q] = 1.0 - 1.0 / (double)b->n_tr - b->gdiag[q];
     }
+    lap(fc, RIDGE_PHASE_EIG, t0);
     return 0;
 }
 
@@ -372,12 +263,14 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
     const bmc_grid *g = fc->g;
     mem_track *mt = &fc->mt;
     rbmat yrb;
+    double t0 = MPI_Wtime();
     if (load_block(fc, col0, tb, &yrb) != 0) return -1;
     double *ymean = mt_get(mt, (size_t)tb, sizeof(double));
     bmc_distmat ytr, yte, P, Z, R;
     int kfold = b->n_te > 0;
     split_centre(mt, g, &yrb, b->f0, b->f1, fc->nb, ymean, &ytr, kfold ? &yte : NULL);
     rb_free(mt, &yrb);
+    t0 = lap(fc, RIDGE_PHASE_LOAD, t0);
     dm_init(mt, &P, g, b->r, tb, fc->nb);
     gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &ytr, 0.0, &P);
     dm_init(mt, &Z, g, b->r, tb, fc->nb);
@@ -453,6 +346,7 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
             }
     }
 
+    t0 = lap(fc, RIDGE_PHASE_SCORE, t0);
     if (best != NULL) { /* coefficients with the chosen penalties: dual Q·Z, primal V·Z */
         ridge_model *md = fc->model;
         scale_projection(b, pb, &P, 0, best, col0, &Z);
@@ -478,6 +372,7 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
         }
         mt_put(mt, dot, ntb, sizeof(double));
         rb_free(mt, &orb);
+        lap(fc, RIDGE_PHASE_SOLVE, t0);
     }
     dm_free(mt, &Z);
     dm_free(mt, &P);
@@ -652,7 +547,7 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
     memset(&fc, 0, sizeof fc);
     fc.pb = pb;
     fc.g = g;
-    fc.nb = pb->nb > 0 ? pb->nb : 64;
+    fc.nb = ridge_block_size(pb->nb, pb->n, pb->p, pb->mode == RIDGE_KFOLD ? pb->kfold : 1, g);
     fc.tb = tb;
     fc.fill = fill;
     fc.fill_ctx = fill_ctx;
@@ -671,6 +566,8 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
     BMC_MPI(MPI_Allreduce(&peak, &maxpeak, 1, MPI_UNSIGNED_LONG, MPI_MAX, g->comm));
     result->mem_peak = maxpeak;
     result->mem_predicted = ridge_memory_predict(pb, tb);
+    BMC_MPI(MPI_Allreduce(fc.phase_s, result->phase_s, RIDGE_N_PHASES, MPI_DOUBLE, MPI_MAX,
+                          g->comm));
     return 0;
 }
 
@@ -694,84 +591,4 @@ int ridge_fit_rows(const ridge_problem *pb, const double *x_rows, const double *
     bmc_rowblock(pb->n > 0 ? pb->n : 0, pb->grid->size, pb->grid->rank, &row0, &nrows);
     rows_ctx c = {y_rows, pb->t, nrows};
     return ridge_fit(pb, x_rows, fill_from_rows, &c, result, model, err);
-}
-
-void ridge_result_free(ridge_result *r) {
-    if (r == NULL) return;
-    free(r->scores);
-    free(r->group_scores);
-    free(r->best_index);
-    free(r->best_alpha);
-    memset(r, 0, sizeof *r);
-}
-
-void ridge_model_free(ridge_model *m) {
-    if (m == NULL) return;
-    free(m->x_mean);
-    free(m->y_mean);
-    free(m->intercept);
-    free(m->coef_rows);
-    free(m->xc_rows);
-    memset(m, 0, sizeof *m);
-}
-
-/* ---- prediction ------------------------------------------------------------------------------ */
-
-int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_rows,
-                  bmc_err *err) {
-    BMC_CHECK(md != NULL && md->grid != NULL && err != NULL);
-    const bmc_grid *g = md->grid;
-    mem_track mt = {0, 0};
-    if (m < 1) bmc_err_set(err, "give at least one test row", "ridge: %d test rows", m);
-    long row0 = 0, nrows = 0;
-    if (m >= 1) bmc_rowblock(m, g->size, g->rank, &row0, &nrows);
-    for (size_t q = 0; q < (size_t)nrows * (size_t)md->p; q++)
-        if (!isfinite(x_rows[q])) {
-            bmc_err_set(err, "remove or impute non-finite feature values",
-                        "ridge: test X row %ld column %ld is %g (not finite)",
-                        row0 + (long)(q / (size_t)md->p), (long)(q % (size_t)md->p), x_rows[q]);
-            break;
-        }
-    if (bmc_err_agree(g->comm, err)) return -1;
-    const int nb = 64;
-    rbmat xrb, wrb, yrb;
-    bmc_distmat xt, w, yhat;
-    rb_init(&mt, &xrb, g, m, md->p);
-    rb_from_c(&xrb, x_rows, md->p, 0);
-    dm_init(&mt, &xt, g, m, md->p, nb);
-    rows_to_2d(&xrb, 0, m, &xt, 0);
-    rb_free(&mt, &xrb);
-    dm_init(&mt, &w, g, md->p, md->t, nb);
-    int wrows = md->dual ? md->n : md->p;
-    rb_init(&mt, &wrb, g, wrows, md->t);
-    rb_from_c(&wrb, md->coef_rows, md->t, 0);
-    if (md->dual) { /* W = Xcᵀ·C */
-        rbmat xcrb;
-        bmc_distmat xc, c;
-        rb_init(&mt, &xcrb, g, md->n, md->p);
-        rb_from_c(&xcrb, md->xc_rows, md->p, 0);
-        dm_init(&mt, &xc, g, md->n, md->p, nb);
-        rows_to_2d(&xcrb, 0, md->n, &xc, 0);
-        rb_free(&mt, &xcrb);
-        dm_init(&mt, &c, g, md->n, md->t, nb);
-        rows_to_2d(&wrb, 0, md->n, &c, 0);
-        gemm("T", "N", 1.0, &xc, &c, 0.0, &w);
-        dm_free(&mt, &c);
-        dm_free(&mt, &xc);
-    } else {
-        rows_to_2d(&wrb, 0, md->p, &w, 0);
-    }
-    rb_free(&mt, &wrb);
-    dm_init(&mt, &yhat, g, m, md->t, nb);
-    gemm("N", "N", 1.0, &xt, &w, 0.0, &yhat);
-    dm_free(&mt, &w);
-    dm_free(&mt, &xt);
-    rb_init(&mt, &yrb, g, m, md->t);
-    dm_to_rb(&yhat, &yrb);
-    dm_free(&mt, &yhat);
-    rb_to_c(&yrb, y_rows, md->t, 0);
-    rb_free(&mt, &yrb);
-    for (long i = 0; i < nrows; i++)
-        for (int k = 0; k < md->t; k++) y_rows[i * md->t + k] += md->intercept[k];
-    return 0;
 }

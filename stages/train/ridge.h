@@ -48,6 +48,15 @@ typedef struct ridge_problem {
  * the solve). Return 0, or -1 after setting err (the fit agrees on it and stops). Local. */
 typedef int (*ridge_fill_fn)(void *ctx, int col0, int ncols, double *rows, bmc_err *err);
 
+/* Phases of ridge_fit timed in ridge_result.phase_s. GRAM: centring X and the Gram/covariance
+ * product (pdsyrk); EIG: pdsyevd and the products of the basis (Xc·V, held-out projections,
+ * LOO diagonals); LOAD: the fill callback (Y I/O) and redistributing Y; SCORE: the projection
+ * Qᵀ·Yc and the per-penalty scores; SOLVE: the coefficients with the chosen penalties. */
+typedef enum {
+    RIDGE_PHASE_GRAM = 0, RIDGE_PHASE_EIG, RIDGE_PHASE_LOAD, RIDGE_PHASE_SCORE,
+    RIDGE_PHASE_SOLVE, RIDGE_N_PHASES
+} ridge_phase;
+
 /* What the choice produced; every array is global and identical on every rank. */
 typedef struct ridge_result {
     int n_alpha, t, n_groups; /* n_groups: tokens (TOKEN), groups (GROUP), 0 (TARGET)        */
@@ -59,6 +68,8 @@ typedef struct ridge_result {
     int block_cols;        /* width of the Y column blocks that were used                   */
     size_t mem_peak;       /* max over ranks of the tracked high-water mark (bytes)         */
     size_t mem_predicted;  /* ridge_memory_predict for the same problem and block width     */
+    double phase_s[RIDGE_N_PHASES]; /* wall seconds per ridge_phase, max over ranks
+                                     * (folds and blocks summed); for benchmarks   */
 } ridge_result;
 
 /* The fitted model in its smaller form. Prediction: Ŷ = X·W + intercept, with W (p × t) in the

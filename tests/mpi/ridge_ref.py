@@ -150,6 +150,11 @@ def main():
             make_case(root, "budget_kfold", rng, 50, 12, 60, mode=KFOLD, k=3, budget=1, nb=4),
             make_case(root, "constcol_primal", rng, 90, 40, 5, const_col=3),
             make_case(root, "constcol_dual", rng, 60, 90, 7, const_col=0),
+            # Blocks larger than the matrices: whole matrices on one process of the grid.
+            # Requested blocks larger than the matrices (capped by ridge_block_size; without
+            # the cap these gave wrong solves on 2 ranks).
+            make_case(root, "bigblock_primal", rng, 60, 25, 20, nb=64),
+            make_case(root, "bigblock_dual", rng, 30, 50, 20, nb=64),
         ]
         grids = [f"{r}x{a.np // r}" for r in range(1, a.np + 1) if a.np % r == 0]
         runs = [1, a.np] if a.np > 1 else [1]

@@ -1,0 +1,90 @@
+/* predict.c — prediction with a fitted ridge model (Ŷ = X·W + intercept, W rebuilt as Xcᵀ·C
+ * in the dual form) and the release of the fit's model and result arrays (see ridge.h).
+ *
+ * Collective over the model's grid; the GEMMs run on the 2-D context. Not here: the fit, the
+ * choice of penalties, file I/O.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ridge.h"
+#include "ridge_dist.h"
+
+void ridge_result_free(ridge_result *r) {
+    if (r == NULL) return;
+    free(r->scores);
+    free(r->group_scores);
+    free(r->best_index);
+    free(r->best_alpha);
+    memset(r, 0, sizeof *r);
+}
+
+void ridge_model_free(ridge_model *m) {
+    if (m == NULL) return;
+    free(m->x_mean);
+    free(m->y_mean);
+    free(m->intercept);
+    free(m->coef_rows);
+    free(m->xc_rows);
+    memset(m, 0, sizeof *m);
+}
+
+int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_rows,
+                  bmc_err *err) {
+    BMC_CHECK(md != NULL && md->grid != NULL && err != NULL);
+    const bmc_grid *g = md->grid;
+    mem_track mt = {0, 0};
+    if (m < 1) bmc_err_set(err, "give at least one test row", "ridge: %d test rows", m);
+    long row0 = 0, nrows = 0;
+    if (m >= 1) bmc_rowblock(m, g->size, g->rank, &row0, &nrows);
+    for (size_t q = 0; q < (size_t)nrows * (size_t)md->p; q++)
+        if (!isfinite(x_rows[q])) {
+            bmc_err_set(err, "remove or impute non-finite feature values",
+                        "ridge: test X row %ld column %ld is %g (not finite)",
+                        row0 + (long)(q / (size_t)md->p), (long)(q % (size_t)md->p), x_rows[q]);
+            break;
+        }
+    if (bmc_err_agree(g->comm, err)) return -1;
+    const int nb = 64;
+    rbmat xrb, wrb, yrb;
+    bmc_distmat xt, w, yhat;
+    rb_init(&mt, &xrb, g, m, md->p);
+    rb_from_c(&xrb, x_rows, md->p, 0);
+    dm_init(&mt, &xt, g, m, md->p, nb);
+    rows_to_2d(&xrb, 0, m, &xt, 0);
+    rb_free(&mt, &xrb);
+    dm_init(&mt, &w, g, md->p, md->t, nb);
+    int wrows = md->dual ? md->n : md->p;
+    rb_init(&mt, &wrb, g, wrows, md->t);
+    rb_from_c(&wrb, md->coef_rows, md->t, 0);
+    if (md->dual) { /* W = Xcᵀ·C */
+        rbmat xcrb;
+        bmc_distmat xc, c;
+        rb_init(&mt, &xcrb, g, md->n, md->p);
+        rb_from_c(&xcrb, md->xc_rows, md->p, 0);
+        dm_init(&mt, &xc, g, md->n, md->p, nb);
+        rows_to_2d(&xcrb, 0, md->n, &xc, 0);
+        rb_free(&mt, &xcrb);
+        dm_init(&mt, &c, g, md->n, md->t, nb);
+        rows_to_2d(&wrb, 0, md->n, &c, 0);
+        gemm("T", "N", 1.0, &xc, &c, 0.0, &w);
+        dm_free(&mt, &c);
+        dm_free(&mt, &xc);
+    } else {
+        rows_to_2d(&wrb, 0, md->p, &w, 0);
+    }
+    rb_free(&mt, &wrb);
+    dm_init(&mt, &yhat, g, m, md->t, nb);
+    gemm("N", "N", 1.0, &xt, &w, 0.0, &yhat);
+    dm_free(&mt, &w);
+    dm_free(&mt, &xt);
+    rb_init(&mt, &yrb, g, m, md->t);
+    dm_to_rb(&yhat, &yrb);
+    dm_free(&mt, &yhat);
+    rb_to_c(&yrb, y_rows, md->t, 0);
+    rb_free(&mt, &yrb);
+    for (long i = 0; i < nrows; i++)
+        for (int k = 0; k < md->t; k++) y_rows[i * md->t + k] += md->intercept[k];
+    return 0;
+}

@@ -1,0 +1,199 @@
+/* ridge_dist.h — internal to stages/train (ridge.c, predict.c): counted allocations
+ * (mem_track, whose high-water mark ridge_fit reports and cv.c predicts), row-block matrices
+ * (this rank's rows in the size × 1 context), the pdgemr2d/pdgemm moves between them and the
+ * 2-D block-cyclic layout (plain copies and dgemm on one process), and small collective
+ * helpers (sums, column means, centring). Static inline, so each file keeps its own copy; not
+ * a public contract (see ridge.h for that). Not here: any of the algebra of the fit.
+ */
+#ifndef BMC_RIDGE_DIST_H
+#define BMC_RIDGE_DIST_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmc_alloc.h"
+#include "bmc_scalapack.h"
+
+/* ---- tracked allocations --------------------------------------------------------------- */
+
+typedef struct mem_track {
+    size_t cur, peak;
+} mem_track;
+
+static inline void mt_add(mem_track *m, size_t bytes) {
+    m->cur += bytes;
+    if (m->cur > m->peak) m->peak = m->cur;
+}
+
+static inline void mt_sub(mem_track *m, size_t bytes) {
+    BMC_CHECK(m->cur >= bytes);
+    m->cur -= bytes;
+}
+
+/* Zeroed array of count doubles (or ints: elem bytes each), counted. */
+static inline void *mt_get(mem_track *m, size_t count, size_t elem) {
+    size_t bytes = bmc_mul_size(count, elem);
+    mt_add(m, bytes);
+    return xcalloc(bytes ? bytes : 1, 1);
+}
+
+static inline void mt_put(mem_track *m, void *p, size_t count, size_t elem) {
+    if (p == NULL) return;
+    mt_sub(m, count * elem);
+    free(p);
+}
+
+static inline void dm_init(mem_track *m, bmc_distmat *a, const bmc_grid *g, int rows, int cols,
+                               int nb) {
+    bmc_distmat_init(a, g, rows, cols, nb, nb);
+    mt_add(m, (size_t)a->lld * (size_t)a->nloc * sizeof(double));
+}
+
+static inline void dm_free(mem_track *m, bmc_distmat *a) {
+    if (a->data == NULL) return;
+    mt_sub(m, (size_t)a->lld * (size_t)a->nloc * sizeof(double));
+    bmc_distmat_free(a);
+}
+
+/* ---- row-block matrices: this rank's rows, column-major, in the size × 1 context -------- */
+
+typedef struct rbmat {
+    int m, n;
+    long row0, nrows;
+    int ld;
+    int desc[9];
+    double *data; /* ld × n */
+} rbmat;
+
+/* The 2-D block size used for an n × p problem (k folds, 1 without): the requested size
+ * (0 → 64), capped so that the smallest distributed dimension spans at least two blocks per
+ * process row and column. Tests found pdsyevd/pdsyrk-based solves wrong on this ScaLAPACK
+ * (2.2.1) when one block covered a whole small matrix on a multi-process grid; the cap only
+ * touches small problems (n = 8859 on a 2×2 grid keeps 64). Local, pure. */
+static inline int ridge_block_size(int requested, long n, long p, int folds, const bmc_grid *g) {
+    int nb = requested > 0 ? requested : 64;
+    if (g->size == 1) return nb;
+    long smallest = p < n / (folds > 1 ? folds : 1) ? p : n / (folds > 1 ? folds : 1);
+    int procs = g->nprow > g->npcol ? g->nprow : g->npcol;
+    long cap = smallest / (2L * procs);
+    if (cap < 1) cap = 1;
+    return nb > cap ? (int)cap : nb;
+}
+
+static inline void rb_init(mem_track *mt, rbmat *a, const bmc_grid *g, int rows, int cols) {
+    memset(a, 0, sizeof *a);
+    a->m = rows;
+    a->n = cols;
+    bmc_rowblock(rows, g->size, g->rank, &a->row0, &a->nrows);
+    a->ld = a->nrows > 1 ? (int)a->nrows : 1;
+    int mb = (int)bmc_rowblock_size(rows, g->size), nb = cols > 1 ? cols : 1, zero = 0;
+    int info = 0;
+    descinit_(a->desc, &rows, &cols, &mb, &nb, &zero, &zero, &g->ctxt_rows, &a->ld, &info);
+    if (info != 0) BMC_BUG("descinit failed (info %d) for a %d x %d row block", info, rows, cols);
+    a->data = mt_get(mt, (size_t)a->ld * (size_t)cols, sizeof(double));
+}
+
+static inline void rb_free(mem_track *mt, rbmat *a) {
+    mt_put(mt, a->data, (size_t)a->ld * (size_t)a->n, sizeof(double));
+    a->data = NULL;
+}
+
+/* a := rows (nrows × a->n, C order, row stride `stride`, starting at column col0). */
+static inline void rb_from_c(rbmat *a, const double *rows, long stride, int col0) {
+    for (long i = 0; i < a->nrows; i++)
+        for (int j = 0; j < a->n; j++)
+            a->data[(size_t)i + (size_t)j * (size_t)a->ld] = rows[i * stride + col0 + j];
+}
+
+/* rows (C order, row stride `stride`, columns col0..) := a. */
+static inline void rb_to_c(const rbmat *a, double *rows, long stride, int col0) {
+    for (long i = 0; i < a->nrows; i++)
+        for (int j = 0; j < a->n; j++)
+            rows[i * stride + col0 + j] = a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+}
+
+/* Collective: dst rows [dst0, dst0 + r1 − r0) := src rows [r0, r1). */
+static inline void rows_to_2d(const rbmat *src, int r0, int r1, bmc_distmat *dst, int dst0) {
+    int m = r1 - r0, n = src->n, ia = r0 + 1, ib = dst0 + 1, one = 1;
+    if (m <= 0 || n <= 0) return;
+    if (dst->grid->size == 1) { /* both are the whole matrix, column-major: copy columns */
+        for (int j = 0; j < n; j++)
+            memcpy(dst->data + (size_t)dst0 + (size_t)j * (size_t)dst->lld,
+                   src->data + (size_t)r0 + (size_t)j * (size_t)src->ld, (size_t)m * sizeof(double));
+        return;
+    }
+    pdgemr2d_(&m, &n, src->data, &ia, &one, src->desc, dst->data, &ib, &one, dst->desc,
+              &dst->grid->ctxt);
+}
+
+/* Collective: dst := src (same global shape). */
+static inline void dm_to_rb(const bmc_distmat *src, rbmat *dst) {
+    int m = src->m, n = src->n, one = 1;
+    if (m <= 0 || n <= 0) return;
+    if (src->grid->size == 1) {
+        for (int j = 0; j < n; j++)
+            memcpy(dst->data + (size_t)j * (size_t)dst->ld,
+                   src->data + (size_t)j * (size_t)src->lld, (size_t)m * sizeof(double));
+        return;
+    }
+    pdgemr2d_(&m, &n, src->data, &one, &one, src->desc, dst->data, &one, &one, dst->desc,
+              &src->grid->ctxt);
+}
+
+/* Fortran BLAS (OpenBLAS): the one-process path of gemm. */
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
+            const double *beta, double *c, const int *ldc, size_t lta, size_t ltb);
+
+/* Collective: C := alpha·op(A)·op(B) + beta·C on whole matrices. On one process the local
+ * arrays are the whole matrices, and dgemm skips PBLAS's rank-nb panel updates. */
+static inline void gemm(const char *ta, const char *tb, double alpha, const bmc_distmat *a,
+                        const bmc_distmat *b, double beta, bmc_distmat *c) {
+    int m = c->m, n = c->n, k = ta[0] == 'N' ? a->n : a->m, one = 1;
+    if (m == 0 || n == 0) return;
+    if (c->grid->size == 1)
+        dgemm_(ta, tb, &m, &n, &k, &alpha, a->data, &a->lld, b->data, &b->lld, &beta, c->data,
+               &c->lld, 1, 1);
+    else
+        pdgemm_(ta, tb, &m, &n, &k, &alpha, a->data, &one, &one, a->desc, b->data, &one, &one,
+                b->desc, &beta, c->data, &one, &one, c->desc, 1, 1);
+}
+
+/* ---- small distributed helpers ----------------------------------------------------------- */
+
+static inline int l2g(int l, int nb, int iproc, int nprocs) {
+    return ((l / nb) * nprocs + iproc) * nb + l % nb;
+}
+#define ROW_G(a, li) l2g((li), (a)->mb, (a)->grid->myrow, (a)->grid->nprow)
+#define COL_G(a, lj) l2g((lj), (a)->nb, (a)->grid->mycol, (a)->grid->npcol)
+#define AT(a, li, lj) ((a)->data[(size_t)(li) + (size_t)(lj) * (size_t)(a)->lld])
+
+static inline void allsum(double *v, size_t count, MPI_Comm comm) {
+    BMC_CHECK(count <= 2147483647u);
+    if (count > 0) BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, v, (int)count, MPI_DOUBLE, MPI_SUM, comm));
+}
+
+/* Local: subtract mean[global column] from every element of a. */
+static inline void centre_columns(bmc_distmat *a, const double *mean) {
+    for (int lj = 0; lj < a->nloc; lj++) {
+        double mu = mean[COL_G(a, lj)];
+        for (int li = 0; li < a->mloc; li++) AT(a, li, lj) -= mu;
+    }
+}
+
+/* Collective: column means of the row-block matrix over its rows outside [skip0, skip1). */
+static inline void rowblock_means(const rbmat *a, int skip0, int skip1, MPI_Comm comm,
+                                  double *mean) {
+    for (int j = 0; j < a->n; j++) {
+        double sum = 0.0;
+        for (long i = 0; i < a->nrows; i++) {
+            long gi = a->row0 + i;
+            if (gi < skip0 || gi >= skip1) sum += a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+        }
+        mean[j] = sum;
+    }
+    allsum(mean, (size_t)a->n, comm);
+    for (int j = 0; j < a->n; j++) mean[j] /= (double)(a->m - (skip1 - skip0));
+}
+
+#endif
