@@ -1,0 +1,494 @@
+/* main.c — bmc-train: one subject's decoders (fMRI group → CLIP features, ridge with a penalty
+ * per target/token/group) and encoding models (CLIP features → fMRI voxels, held-out R² maps),
+ * on a 2-D process grid. Reads the config (train_read_plan), validates every input before any
+ * output exists, then fits and writes model_subjXX.h5 (.partial, renamed at the end) and the
+ * NIfTI R² maps (<maps>.partial/, renamed). Any agreed error leaves neither.
+ * Not here: the solver (ridge.c), inputs (mapping.c), encoding (encoding.c), output (model_io.c).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmc_alloc.h"
+#include "bmc_fs.h"
+#include "bmc_grid.h"
+#include "bmc_log.h"
+#include "bmc_stage.h"
+#include "train.h"
+
+static const char usage[] =
+    "usage: bmc-train --config STAGE.yaml\n"
+    "\n"
+    "BrainMCLIP's linear decoders (fMRI-Detail -> CLIP-Detail, fMRI-Semantic -> CLIP-Semantic,\n"
+    "and any mapping named in the config) and encoding models (CLIP -> fMRI, self and cross)\n"
+    "of one subject, solved as distributed ridge regressions with ScaLAPACK.\n"
+    "\n"
+    "inputs:\n"
+    "  fmri           the subject's bmc.fmri file (bmc-extract-fmri)\n"
+    "  features       the bmc.clip file of the same images (bmc-extract-clip)\n"
+    "  reference      optional NIfTI on the subject grid whose geometry the R² maps copy\n"
+    "outputs:\n"
+    "  model          model_subjXX.h5 (format bmc.model, docs/FORMATS.md)\n"
+    "  maps           optional folder for encoding_r2_<map>.nii.gz\n"
+    "params:\n"
+    "  mappings       name -> {x: fMRI group, y: CLIP dataset, tokens: [i, ...] |\n"
+    "                 {start, stop}} (default detail: {x: detail, y: detail},\n"
+    "                 semantic: {x: semantic, y: semantic})\n"
+    "  only           list of mapping names to run (default all)\n"
+    "  alphas         strictly increasing penalties > 0 (default 17 values 10^-1 .. 10^7)\n"
+    "  cv             loo | gcv | kfold (default loo: exact leave-one-out)\n"
+    "  folds          k for kfold (default 5)\n"
+    "  granularity    target | token | group (default target); group: CLS/pooled vs patches\n"
+    "  global_weight, fine_weight   weights of the group criterion (default 1, 1)\n"
+    "  mem_per_rank   bytes or \"512M\" / \"2G\" (default 1G)\n"
+    "  grid           [nprow, npcol] (default: the squarest grid)\n"
+    "  encoding       fit the encoding maps and write R² (default true)\n"
+    "  voxel_weighting  none | weight | select (default none), with r2_threshold (default 0)\n"
+    "  dtype          float32 | float64 for W, dual_coef, X_train_centred (default float32)\n";
+
+/* ---- the plan ----------------------------------------------------------------------------- */
+
+/* Local: "2G", "512M", 1073741824 → bytes. */
+static int parse_mem(const bmc_cfg_node *pm, size_t *out, bmc_err *err) {
+    const bmc_cfg_node *n = bmc_cfg_get(pm, "mem_per_rank");
+    *out = (size_t)1 << 30;
+    if (!n || n->type == BMC_CFG_NULL) return 0;
+    if (n->type == BMC_CFG_INT && n->v.i > 0) {
+        *out = (size_t)n->v.i;
+        return 0;
+    }
+    char *end = NULL;
+    double v = n->text ? strtod(n->text, &end) : -1.0;
+    double mult = 1.0;
+    if (end && *end) {
+        switch (*end == 'i' ? 0 : *end) {
+        case 'k': case 'K': mult = 1024.0; break;
+        case 'm': case 'M': mult = 1048576.0; break;
+        case 'g': case 'G': mult = 1073741824.0; break;
+        case 't': case 'T': mult = 1099511627776.0; break;
+        default: mult = -1.0;
+        }
+        end++;
+        if (*end == 'i') end++;
+        if (*end == 'B' || *end == 'b') end++;
+    }
+    if (!(v > 0) || mult < 0 || (end && *end) || v * mult < 1.0 || v * mult > 1e18)
+        return bmc_cfg_error_at(n, err, "write bytes or a size such as 512M or 2G",
+                                "mem_per_rank '%s' is not a memory size", n->text ? n->text : "?");
+    *out = (size_t)(v * mult);
+    return 0;
+}
+
+static int read_mappings(const bmc_cfg_node *pm, train_plan *p, bmc_err *err) {
+    const bmc_cfg_node *m = bmc_cfg_get(pm, "mappings");
+    if (!m || m->type == BMC_CFG_NULL) {
+        p->n_map = 2;
+        p->map = xcalloc(2, sizeof *p->map);
+        p->map[0] = (train_mapping){"detail", "detail", "detail", NULL, 1};
+        p->map[1] = (train_mapping){"semantic", "semantic", "semantic", NULL, 1};
+    } else {
+        if (m->type != BMC_CFG_MAP || m->n == 0)
+            return bmc_cfg_error_at(m, err, "write name: {x: GROUP, y: DATASET}",
+                                    "mappings must be a non-empty mapping");
+        p->n_map = (int)m->n;
+        p->map = xcalloc(m->n, sizeof *p->map);
+        static const char *const keys[] = {"x", "y", "tokens"};
+        for (size_t i = 0; i < m->n; i++) {
+            const bmc_cfg_node *e = m->items[i];
+            train_mapping *t = &p->map[i];
+            t->name = m->keys[i];
+            t->run = 1;
+            for (const char *c = t->name; *c; c++)
+                if (*c == '/' || *c == '\n' || *c == ' ')
+                    return bmc_cfg_error_at(e, err, "use letters, digits, - and _",
+                                            "mapping name '%s' has a '/', space or newline",
+                                            t->name);
+            if (e->type != BMC_CFG_MAP)
+                return bmc_cfg_error_at(e, err, "write {x: GROUP, y: DATASET}",
+                                        "mapping '%s' must be a mapping", t->name);
+            if (bmc_cfg_check_keys(e, keys, 3, "a mapping", err) ||
+                bmc_cfg_string(e, "x", 1, NULL, &t->x_group, err) ||
+                bmc_cfg_string(e, "y", 1, NULL, &t->y_dataset, err))
+                return -1;
+            t->tokens = bmc_cfg_get(e, "tokens");
+        }
+    }
+    const bmc_cfg_node *only = bmc_cfg_get(pm, "only");
+    if (!only || only->type == BMC_CFG_NULL) return 0;
+    if (only->type != BMC_CFG_SEQ || only->n == 0)
+        return bmc_cfg_error_at(only, err, "write a list of mapping names, e.g. [detail]",
+                                "only must be a non-empty list");
+    const char **names = XNEW(names, p->n_map);
+    for (int i = 0; i < p->n_map; i++) {
+        names[i] = p->map[i].name;
+        p->map[i].run = 0;
+    }
+    int rc = 0;
+    for (size_t k = 0; k < only->n && !rc; k++) {
+        const char *w = only->items[k]->text ? only->items[k]->text : "";
+        int found = 0;
+        for (int i = 0; i < p->n_map; i++)
+            if (!strcmp(w, p->map[i].name)) found = p->map[i].run = 1;
+        if (!found) {
+            const char *near = bmc_cfg_nearest(w, names, (size_t)p->n_map);
+            char hint[300];
+            snprintf(hint, sizeof hint, near ? "did you mean '%s'?" : "name one of mappings%s",
+                     near ? near : "");
+            rc = bmc_cfg_error_at(only->items[k], err, hint, "only: no mapping '%s'", w);
+        }
+    }
+    free(names);
+    return rc;
+}
+
+static int read_alphas(const bmc_cfg_node *pm, train_plan *p, bmc_err *err) {
+    const bmc_cfg_node *a = bmc_cfg_get(pm, "alphas");
+    if (!a || a->type == BMC_CFG_NULL) {
+        p->n_alpha = 17;
+        p->alphas = XNEW(p->alphas, 17);
+        for (int i = 0; i < 17; i++) p->alphas[i] = pow(10.0, -1.0 + 0.5 * i);
+        return 0;
+    }
+    if (a->type != BMC_CFG_SEQ || a->n == 0)
+        return bmc_cfg_error_at(a, err, "write a list such as [0.1, 1, 10, 100]",
+                                "invalid penalty grid: alphas must be a non-empty list");
+    p->n_alpha = (int)a->n;
+    p->alphas = XNEW(p->alphas, a->n);
+    for (size_t i = 0; i < a->n; i++) {
+        const bmc_cfg_node *it = a->items[i];
+        double v = it->type == BMC_CFG_INT ? (double)it->v.i
+                   : it->type == BMC_CFG_FLOAT ? it->v.f : NAN;
+        if (!(v > 0) || !isfinite(v) || (i > 0 && !(v > p->alphas[i - 1])))
+            return bmc_cfg_error_at(it, err,
+                                    "penalties must be finite, > 0 and strictly increasing",
+                                    "invalid penalty grid: alpha '%s' (entry %zu)",
+                                    it->text ? it->text : "?", i);
+        p->alphas[i] = v;
+    }
+    return 0;
+}
+
+int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
+    memset(p, 0, sizeof *p);
+    static const char *const ins[] = {"fmri", "features", "reference"};
+    static const char *const outs[] = {"model", "maps"};
+    static const char *const keys[] = {"mappings", "only", "alphas", "cv", "folds",
+                                       "granularity", "global_weight", "fine_weight",
+                                       "mem_per_rank", "grid", "encoding", "voxel_weighting",
+                                       "r2_threshold", "dtype"};
+    if (bmc_stage_check_names(s, ins, 3, outs, 2, err)) return -1;
+    if (!(p->fmri = bmc_stage_input(s, "fmri", err))) return -1;
+    if (!(p->features = bmc_stage_input(s, "features", err))) return -1;
+    if (!(p->model = bmc_stage_output(s, "model", err))) return -1;
+    if (bmc_cfg_get(s->inputs, "reference") && !(p->reference = bmc_stage_input(s, "reference", err)))
+        return -1;
+    if (bmc_cfg_get(s->outputs, "maps") && !(p->maps = bmc_stage_output(s, "maps", err)))
+        return -1;
+    const bmc_cfg_node *pm = s->params;
+    if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-train params", err))
+        return -1;
+    if (read_mappings(pm, p, err) || read_alphas(pm, p, err)) return -1;
+    static const char *const cvs[] = {"loo", "gcv", "kfold"};
+    static const char *const grains[] = {"target", "token", "group"};
+    static const char *const voxw[] = {"none", "weight", "select"};
+    static const char *const dtypes[] = {"float32", "float64"};
+    int v, dt;
+    long long k;
+    if (bmc_cfg_enum(pm, "cv", 0, 0, cvs, 3, &v, err)) return -1;
+    p->mode = (ridge_mode)v;
+    if (bmc_cfg_int(pm, "folds", 0, 5, 2, 1000000, &k, err)) return -1;
+    p->kfold = (int)k;
+    if (bmc_cfg_enum(pm, "granularity", 0, 0, grains, 3, &v, err)) return -1;
+    p->grain = (ridge_grain)v;
+    if (bmc_cfg_double(pm, "global_weight", 0, 1.0, 0.0, 1e12, &p->global_weight, err) ||
+        bmc_cfg_double(pm, "fine_weight", 0, 1.0, 0.0, 1e12, &p->fine_weight, err))
+        return -1;
+    if (parse_mem(pm, &p->mem_per_rank, err)) return -1;
+    if (bmc_cfg_bool(pm, "encoding", 0, 1, &p->encoding, err)) return -1;
+    if (bmc_cfg_enum(pm, "voxel_weighting", 0, 0, voxw, 3, &p->voxel_weighting, err)) return -1;
+    if (bmc_cfg_double(pm, "r2_threshold", 0, 0.0, -1e300, 1.0, &p->r2_threshold, err)) return -1;
+    if (bmc_cfg_enum(pm, "dtype", 0, 0, dtypes, 2, &dt, err)) return -1;
+    p->dtype = dt ? BMC_F64 : BMC_F32;
+    if (p->voxel_weighting != VOXW_NONE && !p->encoding)
+        return bmc_cfg_error_at(bmc_cfg_get(pm, "voxel_weighting"), err,
+                                "set encoding: true (weights come from the encoding R²)",
+                                "voxel_weighting needs the encoding models");
+    const bmc_cfg_node *g = bmc_cfg_get(pm, "grid");
+    if (g && g->type != BMC_CFG_NULL) {
+        if (g->type != BMC_CFG_SEQ || g->n != 2 || g->items[0]->type != BMC_CFG_INT ||
+            g->items[1]->type != BMC_CFG_INT || g->items[0]->v.i < 1 || g->items[1]->v.i < 1 ||
+            g->items[0]->v.i * g->items[1]->v.i != s->size)
+            return bmc_cfg_error_at(g, err, "write [nprow, npcol] with nprow·npcol = ranks",
+                                    "grid must be two positive integers whose product is the "
+                                    "number of MPI ranks (%d)", s->size);
+        p->nprow = (int)g->items[0]->v.i;
+        p->npcol = (int)g->items[1]->v.i;
+    }
+    return 0;
+}
+
+void train_free_plan(train_plan *p) {
+    free(p->map);
+    free(p->alphas);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- the run ------------------------------------------------------------------------------- */
+
+/* One encoding map: CLIP dataset (with the token choice of its mapping) → fMRI group. */
+typedef struct enc_spec {
+    char name[200];
+    const char *dataset, *group;
+    const bmc_cfg_node *tokens;
+    int gi; /* index of the group */
+} enc_spec;
+
+typedef struct run_state {
+    train_plan plan;
+    bmc_grid grid;
+    train_inputs in;
+    const char **gname; /* loaded groups */
+    train_group *grp;
+    int n_grp;
+    enc_spec *enc;
+    int n_enc;
+    double **self_r2; /* per group: R² of its self map (NULL until fitted) */
+} run_state;
+
+static int group_index(run_state *r, const char *name) {
+    for (int i = 0; i < r->n_grp; i++)
+        if (!strcmp(r->gname[i], name)) return i;
+    r->gname[r->n_grp] = name;
+    return r->n_grp++;
+}
+
+/* Local: the encoding maps of the mappings that run (self, then cross), without repeats. */
+static void plan_encoding(run_state *r) {
+    const train_plan *p = &r->plan;
+    r->enc = xcalloc((size_t)p->n_map * (size_t)p->n_map + 1, sizeof *r->enc);
+    for (int i = 0; i < p->n_map; i++) {
+        if (!p->map[i].run) continue;
+        for (int pass = 0; pass < 2; pass++)
+            for (int j = 0; j < p->n_map; j++) {
+                const train_mapping *a = &p->map[i], *b = &p->map[j];
+                if ((pass == 0) != (i == j)) continue;
+                if (pass == 1 && !strcmp(a->y_dataset, b->y_dataset)) continue;
+                enc_spec e = {{0}, b->y_dataset, a->x_group, b->tokens, group_index(r, a->x_group)};
+                snprintf(e.name, sizeof e.name, "%s_to_%s", e.dataset, e.group);
+                int dup = 0;
+                for (int k = 0; k < r->n_enc; k++) dup |= !strcmp(r->enc[k].name, e.name);
+                if (!dup) r->enc[r->n_enc++] = e;
+            }
+    }
+}
+
+/* Collective: the decoder of mapping m, fitted and written into f. */
+static int run_decoder(run_state *r, const train_mapping *m, bmc_h5 *f, bmc_err *err) {
+    const train_plan *p = &r->plan;
+    const train_group *g = &r->grp[group_index(r, m->x_group)];
+    const double *r2 = r->self_r2[group_index(r, m->x_group)];
+    /* Voxels and their scale. */
+    int *vidx = XNEW(vidx, g->p);
+    double *vscale = XNEW(vscale, g->p);
+    int pk = 0;
+    for (int j = 0; j < g->p; j++) {
+        double w = 1.0;
+        if (p->voxel_weighting == VOXW_WEIGHT) w = r2 && r2[j] > 0 ? r2[j] : 0.0;
+        if (p->voxel_weighting == VOXW_SELECT && !(r2 && r2[j] > p->r2_threshold)) w = 0.0;
+        if (w > 0) {
+            vidx[pk] = j;
+            vscale[pk++] = w;
+        }
+    }
+    if (pk == 0) {
+        free(vidx);
+        free(vscale);
+        return bmc_err_set(err, "lower r2_threshold or use voxel_weighting: none",
+                           "mapping '%s': no voxel of group '%s' is left after voxel_weighting "
+                           "(encoding R² above %g)", m->name, g->name,
+                           p->voxel_weighting == VOXW_SELECT ? p->r2_threshold : 0.0);
+    }
+    double *x = XNEW(x, (size_t)g->nloc * (size_t)pk + 1);
+    for (long i = 0; i < g->nloc; i++)
+        for (int j = 0; j < pk; j++)
+            x[(size_t)i * (size_t)pk + (size_t)j] = g->x[(size_t)i * (size_t)g->p + (size_t)vidx[j]] * vscale[j];
+
+    size_t reader_mem = p->mem_per_rank / 8;
+    feat_reader fr;
+    int rc = feat_reader_open(&fr, &r->in, m->y_dataset, m->tokens, g->nloc,
+                              r->in.train_frow + g->row0, r->in.train_ids + g->row0, reader_mem, err);
+    ridge_result rr;
+    ridge_model md;
+    int *group_of = NULL;
+    double gw[2] = {p->global_weight, p->fine_weight};
+    decoder_out o;
+    memset(&o, 0, sizeof o);
+    if (!rc) {
+        int t = feat_reader_cols(&fr);
+        group_of = XNEW(group_of, t);
+        for (int c = 0; c < t; c++) group_of[c] = fr.ndims == 3 && fr.tok[c / fr.W] != 0;
+        unsigned long xb = (unsigned long)g->nloc * (unsigned long)pk * sizeof(double), xmax = 0;
+        BMC_MPI(MPI_Allreduce(&xb, &xmax, 1, MPI_UNSIGNED_LONG, MPI_MAX, r->grid.comm));
+        size_t used = reader_mem + (size_t)xmax;
+        ridge_problem pb = {&r->grid, (int)r->in.n_train, pk, t, p->n_alpha, p->alphas, p->mode,
+                            p->kfold, p->grain, fr.W, 2, group_of, gw,
+                            p->mem_per_rank > used ? p->mem_per_rank - used : 1, 0};
+        bmc_log_info("mapping %s: fMRI group %s (%d voxels) -> %s (%d tokens x %d = %d targets), "
+                     "%ld training images, %s form", m->name, g->name, pk, m->y_dataset,
+                     fr.n_tok, fr.W, t, r->in.n_train, (int)r->in.n_train <= pk ? "dual" : "primal");
+        rc = ridge_fit(&pb, x, feat_reader_fill, &fr, &rr, &md, err);
+        if (rc) bmc_err_prefix(err, "mapping '%s'", m->name);
+        if (!rc) {
+            o = (decoder_out){m, &fr, pb.n, pk, t, vidx, vscale, r->in.train_ids,
+                              NULL, NULL, NULL, NULL};
+            bmc_log_info("mapping %s: %d target columns per block, memory peak %.1f MiB "
+                         "(predicted %.1f MiB)", m->name, rr.block_cols,
+                         (double)rr.mem_peak / 1048576.0, (double)rr.mem_predicted / 1048576.0);
+            rc = decoder_train_stats(&md, &rr, x, &fr, &o, err);
+            if (!rc) rc = model_write_decoder(f, p, &o, &rr, &md, err);
+            free(o.y_train_mean);
+            free(o.y_train_std);
+            free(o.pred_train_mean);
+            free(o.pred_train_std);
+            ridge_result_free(&rr);
+            ridge_model_free(&md);
+        }
+        feat_reader_close(&fr);
+    }
+    free(group_of);
+    free(x);
+    free(vidx);
+    free(vscale);
+    return rc;
+}
+
+/* Collective: validate every input (before any output), then fit and write. */
+static int run(bmc_stage *s, run_state *r, bmc_err *err) {
+    train_plan *p = &r->plan;
+    if (bmc_grid_init(&r->grid, s->comm, p->nprow, p->npcol, err)) return -1;
+    if (train_inputs_open(&r->in, s->comm, p->fmri, p->features, p->encoding, err)) return -1;
+    r->gname = XNEW(r->gname, p->n_map + 1);
+    r->grp = xcalloc((size_t)p->n_map + 1, sizeof *r->grp);
+    for (int i = 0; i < p->n_map; i++)
+        if (p->map[i].run) group_index(r, p->map[i].x_group);
+    if (p->encoding) plan_encoding(r);
+    r->self_r2 = xcalloc((size_t)r->n_grp + 1, sizeof *r->self_r2);
+    int loaded = 0, rc = 0;
+    for (; loaded < r->n_grp && !rc; loaded++)
+        rc = train_group_load(&r->in, r->gname[loaded], p->encoding, &r->grp[loaded], err);
+    if (rc) loaded--;
+    /* Datasets and token choices of every mapping that runs or feeds an encoding map. */
+    for (int i = 0; i < p->n_map && !rc; i++) {
+        feat_reader fr;
+        rc = feat_reader_open(&fr, &r->in, p->map[i].y_dataset, p->map[i].tokens, 0, NULL, NULL,
+                              1, err);
+        if (!rc) {
+            ridge_problem pb = {&r->grid, (int)r->in.n_train, 1, feat_reader_cols(&fr),
+                                p->n_alpha, p->alphas, p->mode, p->kfold, p->grain, fr.W, 2,
+                                NULL, NULL, 0, 0};
+            int *gof = xcalloc((size_t)pb.t, sizeof *gof);
+            double gw[2] = {p->global_weight, p->fine_weight};
+            pb.group_of = gof;
+            pb.group_weight = gw;
+            ridge_check_problem(&pb, err);
+            free(gof);
+            if (err->failed) bmc_err_prefix(err, "mapping '%s'", p->map[i].name);
+            rc = bmc_err_agree(s->comm, err) ? -1 : 0;
+            feat_reader_close(&fr);
+        }
+    }
+    char *maps_partial = p->maps ? bmc_xasprintf("%s.partial", p->maps) : NULL;
+    bmc_h5 f;
+    int created = 0;
+    if (!rc) {
+        rc = bmc_h5_create(&f, s->comm, p->model, "bmc.model", 1, err);
+        created = !rc;
+    }
+    if (!rc) rc = bmc_stage_provenance(s, &f, err);
+    if (!rc) rc = model_write_root(&f, p, &r->in, err);
+    if (!rc && maps_partial) {
+        if (s->rank == 0) {
+            bmc_remove_tree(maps_partial);
+            bmc_mkdir_p(maps_partial, err);
+        }
+        rc = bmc_err_agree(s->comm, err) ? -1 : 0;
+    }
+    for (int e = 0; e < r->n_enc && !rc; e++) {
+        enc_spec *es = &r->enc[e];
+        encoding_result er;
+        const train_group *g = &r->grp[es->gi];
+        rc = encoding_fit(p, &r->grid, &r->in, g, es->dataset, es->tokens, &er, err);
+        if (rc) {
+            bmc_err_prefix(err, "encoding map '%s'", es->name);
+            break;
+        }
+        er.name = xstrdup(es->name);
+        bmc_log_info("encoding %s: mean held-out R² %.4f over %d voxels", es->name, er.mean_r2,
+                     er.p_vox);
+        rc = model_write_encoding(&f, &er, err);
+        if (!rc && maps_partial) {
+            char *path = bmc_xasprintf("%s/encoding_r2_%s.nii.gz", maps_partial, es->name);
+            rc = encoding_write_nifti(path, &r->in, g, &er, p->reference, s->comm, err);
+            free(path);
+        }
+        if (!rc && !strcmp(es->dataset, es->group) && !r->self_r2[es->gi]) {
+            r->self_r2[es->gi] = er.r2; /* keep it for voxel weighting */
+            er.r2 = NULL;
+        }
+        encoding_result_free(&er);
+    }
+    for (int i = 0; i < p->n_map && !rc; i++) {
+        if (!p->map[i].run) continue;
+        if (p->voxel_weighting != VOXW_NONE && !r->self_r2[group_index(r, p->map[i].x_group)]) {
+            bmc_err_set(err, "name a mapping whose y dataset has the group's name, or use "
+                        "voxel_weighting: none",
+                        "mapping '%s': voxel_weighting needs the self encoding map %s_to_%s",
+                        p->map[i].name, p->map[i].x_group, p->map[i].x_group);
+            rc = bmc_err_agree(s->comm, err) ? -1 : 0;
+            break;
+        }
+        rc = run_decoder(r, &p->map[i], &f, err);
+        if (bmc_err_agree(s->comm, err)) rc = -1;
+    }
+    if (!rc && maps_partial) {
+        if (s->rank == 0) {
+            bmc_remove_tree(p->maps);
+            bmc_rename_durable(maps_partial, p->maps, err);
+        }
+        rc = bmc_err_agree(s->comm, err) ? -1 : 0;
+    }
+    if (!rc) rc = bmc_h5_commit(&f, err);
+    if (rc) {
+        if (created) bmc_h5_discard(&f);
+        if (maps_partial && s->rank == 0) bmc_remove_tree(maps_partial);
+    }
+    free(maps_partial);
+    for (int i = 0; i < loaded; i++) train_group_free(&r->grp[i]);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    bmc_stage s;
+    bmc_stage_begin(&s, argc - 1, argv + 1, "bmc-train", usage);
+    bmc_err err = {0};
+    run_state r;
+    memset(&r, 0, sizeof r);
+    r.in.fmri.fid = r.in.feat.fid = H5I_INVALID_HID;
+    train_read_plan(&s, &r.plan, &err);
+    bmc_err_exit_if_any(s.comm, &err);
+    int grid_up = 0;
+    int rc = run(&s, &r, &err);
+    grid_up = r.grid.size > 0;
+    train_inputs_close(&r.in);
+    if (grid_up) bmc_grid_free(&r.grid);
+    for (int i = 0; i < r.n_grp; i++) free(r.self_r2 ? r.self_r2[i] : NULL);
+    free(r.self_r2);
+    free(r.grp);
+    free(r.gname);
+    free(r.enc);
+    train_free_plan(&r.plan);
+    if (rc) bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_end(&s);
+    return 0;
+}
