@@ -158,7 +158,10 @@ int fmri_ingest_stats(const fmri_plan *plan, int train, MPI_Comm comm, fmri_inge
             double *m = &in->mean[(size_t)set * (size_t)P + (size_t)j];
             double *s = &in->sd[(size_t)set * (size_t)P + (size_t)j];
             moments(sum[j], sum[P + j], n, train ? 1 : 0, m, s);
-            if (*s == 0.0) constant[j] = 1;
+            if (*s == 0.0) {
+                constant[j] = 1;
+                *s = INFINITY; /* so that z = (x − mean)/sd = 0 without a branch */
+            }
         }
     }
     free(sum);
@@ -195,11 +198,7 @@ void fmri_zscore_row(const fmri_ingest *in, long i, long c0, long w, double *out
     size_t C = (size_t)in->n_cols, s = in->train ? 0 : (size_t)(i / in->T) * C;
     const int16_t *x = in->raw + (size_t)i * C + (size_t)c0;
     const double *mu = in->mean + s + (size_t)c0, *sd = in->sd + s + (size_t)c0;
-    for (long j = 0; j < w; j++) {
-        double d = sd[j] == 0.0 ? 1.0 : sd[j];
-        double z = (x[j] / 300.0 - mu[j]) / d;
-        out[j] = sd[j] == 0.0 ? 0.0 : z;
-    }
+    for (long j = 0; j < w; j++) out[j] = (x[j] / 300.0 - mu[j]) / sd[j]; /* sd = inf → 0 */
 }
 
 void fmri_ingest_free(fmri_ingest *in) {

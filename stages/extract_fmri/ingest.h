@@ -26,7 +26,8 @@ typedef struct fmri_ingest {
     long n_invalid;           /* over all ranks                                           */
     long n_constant;          /* valid voxels of zero variance (their z-scores are 0)      */
     int train;                /* statistics mode                                          */
-    double *mean, *sd;        /* session mode [ns][n_cols]; train mode [n_cols]           */
+    double *mean, *sd;        /* session mode [ns][n_cols]; train mode [n_cols]; sd is +inf
+                                 where the variance is 0, so those z-scores are (±)0       */
     char (*sha)[BMC_SHA256_HEX]; /* [ns] SHA-256 of each betas file ("" when not hashed)  */
     double bytes, seconds;    /* betas bytes read by this rank and the time it took       */
 } fmri_ingest;
@@ -48,7 +49,7 @@ int fmri_ingest_stats(const fmri_plan *plan, int train, MPI_Comm comm, fmri_inge
 void fmri_ingest_compact(fmri_ingest *in, const int64_t *valid, long n_valid);
 
 /* Local: z-scores (raw/300 − mean)/sd of local trial i, compacted columns [c0, c0 + w), into
- * out; 0 where sd = 0. The same arithmetic on every rank, in every layout. */
+ * out; 0 where the variance is 0. The same arithmetic on every rank, in every layout. */
 void fmri_zscore_row(const fmri_ingest *in, long i, long c0, long w, double *out);
 
 void fmri_ingest_free(fmri_ingest *in);

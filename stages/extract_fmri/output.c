@@ -107,10 +107,10 @@ static int write_attributes(bmc_stage *s, const fmri_params *p, const fmri_plan 
     return rc;
 }
 
-/* One group: its train/test matrices (this rank's rows, staged in m: nr × p floats at
+/* One group: its train/test matrices (this rank's rows, staged in buf: nr × p floats at
  * least) and, from rank 0, its voxel table. */
 static int write_group(bmc_stage *s, const fmri_plan *plan, const fmri_group *g,
-                       const fmri_ingest *in, const fmri_rows *rows, float *m, bmc_h5 *f,
+                       const fmri_ingest *in, const fmri_rows *rows, float *buf, bmc_h5 *f,
                        bmc_err *err) {
     long *kept = NULL;
     long pg = fmri_group_kept(g, in, rows, &kept);
@@ -122,10 +122,14 @@ static int write_group(bmc_stage *s, const fmri_plan *plan, const fmri_group *g,
     dims[0] = (hsize_t)rows->n_test;
     if (!rc) rc = bmc_h5_create_dataset(f, name[1], BMC_F32, 2, dims, NULL, err);
 
-    for (long r = 0; r < rows->nr; r++)
-        for (long k = 0; k < pg; k++)
-            m[(size_t)r * (size_t)pg + (size_t)k] =
-                rows->avg[(size_t)r * (size_t)rows->n_valid + (size_t)kept[k]];
+    const float *m = rows->avg; /* a group of every kept voxel: its rows are avg's rows */
+    if (pg != rows->n_valid) {
+        for (long r = 0; r < rows->nr; r++)
+            for (long k = 0; k < pg; k++)
+                buf[(size_t)r * (size_t)pg + (size_t)k] =
+                    rows->avg[(size_t)r * (size_t)rows->n_valid + (size_t)kept[k]];
+        m = buf;
+    }
     long r0 = rows->r0, r1 = rows->r0 + rows->nr, nt = rows->n_train;
     long a = r0 < nt ? r0 : nt, b = r1 < nt ? r1 : nt;           /* train rows [a, b) */
     long c = r0 > nt ? r0 : nt, d = r1 > nt ? r1 : nt;           /* test rows [c, d)  */

@@ -26,6 +26,7 @@ import tempfile
 import h5py
 import numpy as np
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsd_tree  # noqa: E402
 from fmri_reference import reference  # noqa: E402
