@@ -15,6 +15,7 @@
 #include <nifti2_io.h>
 
 #include "bmc_alloc.h"
+#include "bmc_nifti.h"
 #include "bmc_fs.h"
 #include "brain.h"
 
@@ -30,24 +31,7 @@ static int write_nifti(const char *path, const int dims[3], int dt, const void *
     size_t nvox = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2];
     memcpy(nim->data, data, nvox * elem);
     nim->nifti_type = NIFTI_FTYPE_NIFTI1_1; /* one .nii file; never NIFTI2_1 (hpc-env §3d) */
-    double off[3];
-    for (int a = 0; a < 3; a++) off[a] = -BRAIN_VOXEL_MM * (dims[a] - 1) / 2.0;
-    nim->dx = nim->dy = nim->dz = BRAIN_VOXEL_MM;
-    nim->pixdim[1] = nim->pixdim[2] = nim->pixdim[3] = BRAIN_VOXEL_MM;
-    nim->xyz_units = NIFTI_UNITS_MM;
-    nim->qform_code = nim->sform_code = NIFTI_XFORM_SCANNER_ANAT;
-    nim->quatern_b = nim->quatern_c = nim->quatern_d = 0.0;
-    nim->qfac = 1.0;
-    nim->qoffset_x = off[0];
-    nim->qoffset_y = off[1];
-    nim->qoffset_z = off[2];
-    memset(&nim->sto_xyz, 0, sizeof nim->sto_xyz);
-    for (int a = 0; a < 3; a++) {
-        nim->sto_xyz.m[a][a] = BRAIN_VOXEL_MM;
-        nim->sto_xyz.m[a][3] = off[a];
-    }
-    nim->sto_xyz.m[3][3] = 1.0;
-    nim->qto_xyz = nim->sto_xyz;
+    bmc_nifti_centred_geometry(nim, dims, BRAIN_VOXEL_MM);
     snprintf(nim->descrip, sizeof nim->descrip, "bmc-synth brain (synthetic NSD)");
     int rc = 0;
     if (nifti_set_filenames(nim, path, 0, 1))

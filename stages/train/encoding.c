@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bmc_alloc.h"
+#include "bmc_nifti.h"
 #include "bmc_grid.h"
 #include "bmc_log.h"
 #include "train.h"
@@ -170,24 +171,7 @@ static int set_geometry(nifti_image *nim, const int dims[3], const char *referen
         nifti_image_free(ref);
         return rc;
     }
-    double off[3];
-    for (int a = 0; a < 3; a++) off[a] = -DEFAULT_VOXEL_MM * (dims[a] - 1) / 2.0;
-    nim->dx = nim->dy = nim->dz = DEFAULT_VOXEL_MM;
-    nim->pixdim[1] = nim->pixdim[2] = nim->pixdim[3] = DEFAULT_VOXEL_MM;
-    nim->xyz_units = NIFTI_UNITS_MM;
-    nim->qform_code = nim->sform_code = NIFTI_XFORM_SCANNER_ANAT;
-    nim->quatern_b = nim->quatern_c = nim->quatern_d = 0.0;
-    nim->qfac = 1.0;
-    nim->qoffset_x = off[0];
-    nim->qoffset_y = off[1];
-    nim->qoffset_z = off[2];
-    memset(&nim->sto_xyz, 0, sizeof nim->sto_xyz);
-    for (int a = 0; a < 3; a++) {
-        nim->sto_xyz.m[a][a] = DEFAULT_VOXEL_MM;
-        nim->sto_xyz.m[a][3] = off[a];
-    }
-    nim->sto_xyz.m[3][3] = 1.0;
-    nim->qto_xyz = nim->sto_xyz;
+    bmc_nifti_centred_geometry(nim, dims, DEFAULT_VOXEL_MM);
     return 0;
 }
 
