@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — README command 2: install what is missing, then build and run the test suite
 # twice: the ci preset (-Werror, every tier) and the asan preset (AddressSanitizer +
-# UndefinedBehaviorSanitizer, Open MPI's own leaks suppressed by tests/mpi-lsan.supp; the
-# unit, mpi and bad-input tiers: the e2e tier's whole pipelines take over 30 minutes under
-# the sanitizers on 2 cores, and every stage binary they run is sanitized in the tiers kept).
+# UndefinedBehaviorSanitizer, Open MPI's own leaks suppressed by tests/mpi-lsan.supp; every
+# test but the four labelled `pipeline`, multi-stage runs that take over 15 minutes under the
+# sanitizers on 2 cores; every stage binary they run is sanitized in the other tests).
 # Exits non-zero when any test fails. BMC_TEST_PRESETS="ci" runs a subset of presets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
