@@ -7,7 +7,7 @@
 bmc_add_test_exe(test_ridge ${CMAKE_CURRENT_LIST_DIR}/test_ridge.c)
 target_link_libraries(test_ridge PRIVATE bmc_ridge)
 foreach(np 1 2 4)
-  bmc_add_test(NAME ridge.np${np} LABEL mpi TIMEOUT 180
+  bmc_add_test(NAME ridge.np${np} LABEL mpi TIMEOUT 600
     COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/ridge_ref.py --np ${np}
             --mpiexec ${MPIEXEC_EXECUTABLE} --numproc-flag=${MPIEXEC_NUMPROC_FLAG}
             -- $<TARGET_FILE:test_ridge>)

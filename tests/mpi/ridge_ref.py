@@ -160,7 +160,7 @@ def main():
         runs = [1, a.np] if a.np > 1 else [1]
         for np_ in runs:
             cmd = [a.mpiexec, a.numproc_flag, str(np_)] + a.exe + [d for d, _ in cases]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=570)
             sys.stdout.write(r.stdout)
             sys.stderr.write(r.stderr)
             check(r.returncode == 0, f"test_ridge on {np_} rank(s) exit {r.returncode}")
