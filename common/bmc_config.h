@@ -84,6 +84,10 @@ int bmc_cfg_string(const bmc_cfg_node *map, const char *key, int required, const
 int bmc_cfg_enum(const bmc_cfg_node *map, const char *key, int required, int def,
                  const char *const *choices, size_t n_choices, int *out, bmc_err *err);
 
+/* A memory size: bytes (integer) or a string "512M", "2G", "64KiB" (K/M/G/T, powers of 1024).
+ * Absent or null → def. 0 or -1 with an error at the value. */
+int bmc_cfg_mem(const bmc_cfg_node *map, const char *key, size_t def, size_t *out, bmc_err *err);
+
 /* Error at a node's position: "file:line:col: <msg>". Returns -1. */
 int bmc_cfg_error_at(const bmc_cfg_node *node, bmc_err *err, const char *hint, const char *fmt, ...)
     BMC_PRINTF(4, 5);

@@ -248,3 +248,33 @@ int bmc_cfg_enum(const bmc_cfg_node *map, const char *key, int required, int def
     else snprintf(hint, sizeof hint, "choose one of the listed values");
     return wrong_value(v, key, expect, hint, err);
 }
+
+int bmc_cfg_mem(const bmc_cfg_node *map, const char *key, size_t def, size_t *out, bmc_err *err) {
+    const bmc_cfg_node *n = bmc_cfg_get(map, key);
+    *out = def;
+    if (!n || n->type == BMC_CFG_NULL) return 0;
+    if (n->type == BMC_CFG_INT && n->v.i > 0) {
+        *out = (size_t)n->v.i;
+        return 0;
+    }
+    char *end = NULL;
+    double v = n->text ? strtod(n->text, &end) : -1.0;
+    double mult = 1.0;
+    if (end && *end) {
+        switch (*end == 'i' ? 0 : *end) {
+        case 'k': case 'K': mult = 1024.0; break;
+        case 'm': case 'M': mult = 1048576.0; break;
+        case 'g': case 'G': mult = 1073741824.0; break;
+        case 't': case 'T': mult = 1099511627776.0; break;
+        default: mult = -1.0;
+        }
+        end++;
+        if (*end == 'i') end++;
+        if (*end == 'B' || *end == 'b') end++;
+    }
+    if (!(v > 0) || mult < 0 || (end && *end) || v * mult < 1.0 || v * mult > 1e18)
+        return bmc_cfg_error_at(n, err, "write bytes or a size such as 512M or 2G",
+                                "%s '%s' is not a memory size", key, n->text ? n->text : "?");
+    *out = (size_t)(v * mult);
+    return 0;
+}

@@ -101,6 +101,14 @@ int bmc_h5_write_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t 
 int bmc_h5_read_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
                       const hsize_t *count, void *buf, bmc_err *err);
 
+/* Each rank reads its own set of rows (dimension 0): rows[0..nrows), strictly increasing
+ * (ranks' sets may overlap), and in the other dimensions the block start_tail/count_tail
+ * (ndims − 1 entries each), or everything when both are NULL. buf holds the rows in the
+ * order given. For gathering scattered images or feature rows by id. */
+int bmc_h5_read_rowset(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *rows,
+                       hsize_t nrows, const hsize_t *start_tail, const hsize_t *count_tail,
+                       void *buf, bmc_err *err);
+
 /* ---- attributes (collective; every rank passes the same values) ----------------------- */
 /* `obj` is the object holding the attribute: "/" for the root, or a dataset/group path. */
 

@@ -255,11 +255,13 @@ static int extents_overlap(MPI_Comm comm, int ndims, const hsize_t *dims, const 
     return overlap;
 }
 
-/* The shared body of the four transfer functions. rows_mode: start/count come from
- * row0/nrows and the dataset's shape; otherwise from start_in/count_in (dataset's rank). */
+/* The shared body of the transfer functions. rows_mode: start/count come from row0/nrows and
+ * the dataset's shape; otherwise from start_in/count_in (dataset's rank). rowset (not NULL):
+ * dimension 0 selects the nrows strictly increasing rows rowset[0..nrows) instead, the other
+ * dimensions come from start_in/count_in + 1 (or are whole when those are NULL). */
 static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int rows_mode,
                     hsize_t row0, hsize_t nrows, const hsize_t *start_in,
-                    const hsize_t *count_in, void *buf, bmc_err *err) {
+                    const hsize_t *count_in, const hsize_t *rowset, void *buf, bmc_err *err) {
     bmc_h5i_silence();
     BMC_CHECK(f && f->fid >= 0 && name);
     bmc_err e = {0};
@@ -279,12 +281,29 @@ static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int 
                     "%s: dataset is a scalar; rows and blocks need at least 1 dimension", what);
     hsize_t nelem = 1;
     for (int d = 0; dset >= 0 && !e.failed && d < ndims; d++) {
-        start[d] = rows_mode ? (d == 0 ? row0 : 0) : start_in[d];
-        count[d] = rows_mode ? (d == 0 ? nrows : dims[d]) : count_in[d];
+        if (rowset) {
+            start[d] = d == 0 ? (nrows ? rowset[0] : 0) : start_in ? start_in[d - 1] : 0;
+            count[d] = d == 0 ? nrows : count_in ? count_in[d - 1] : dims[d];
+        } else {
+            start[d] = rows_mode ? (d == 0 ? row0 : 0) : start_in[d];
+            count[d] = rows_mode ? (d == 0 ? nrows : dims[d]) : count_in[d];
+        }
         nelem *= count[d];
     }
+    /* A row set must increase strictly and end inside the dataset (its first row is start[0]
+     * and its extent is checked below as a block of nrows rows from the last one's view). */
+    for (hsize_t k = 1; rowset && dset >= 0 && !e.failed && nelem > 0 && k < nrows; k++)
+        if (rowset[k] <= rowset[k - 1])
+            bmc_err_set(&e, "pass the rows sorted, without repeats",
+                        "%s: row set not strictly increasing at entry %llu", what,
+                        (unsigned long long)k);
+    if (rowset && dset >= 0 && !e.failed && nelem > 0 && rowset[nrows - 1] >= dims[0])
+        bmc_err_set(&e, "rows must lie inside the dataset",
+                    "%s: row %llu out of range (dataset has %llu rows)", what,
+                    (unsigned long long)rowset[nrows - 1], (unsigned long long)dims[0]);
     /* A rank with nothing to move takes part without data; its start does not matter. */
     for (int d = 0; dset >= 0 && !e.failed && nelem > 0 && d < ndims; d++) {
+        if (rowset && d == 0) continue;
         if (count[d] <= dims[d] && start[d] <= dims[d] - count[d]) continue;
         if (rows_mode)
             bmc_err_set(&e, "rows must lie inside the dataset; check how rows are split "
@@ -312,6 +331,22 @@ static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int 
         H5Sselect_none(fspace);
         mspace = H5Screate_simple(1, &one, NULL);
         H5Sselect_none(mspace);
+    } else if (rowset) {
+        /* One hyperslab per run of consecutive rows, OR-ed in increasing order, so the
+         * selection's row-major order is the order of rowset. */
+        hsize_t s0[BMC_H5_MAXDIMS], c0[BMC_H5_MAXDIMS];
+        memcpy(s0, start, sizeof s0);
+        memcpy(c0, count, sizeof c0);
+        for (hsize_t k = 0; k < nrows;) {
+            hsize_t run = 1;
+            while (k + run < nrows && rowset[k + run] == rowset[k] + run) run++;
+            s0[0] = rowset[k];
+            c0[0] = run;
+            H5Sselect_hyperslab(fspace, k == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, s0, NULL, c0,
+                                NULL);
+            k += run;
+        }
+        mspace = H5Screate_simple(ndims, count, NULL);
     } else {
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
         mspace = H5Screate_simple(ndims, count, NULL);
@@ -335,7 +370,10 @@ static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int 
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
     /* Overlapping reads still enter H5Dread together but move their data independently
      * (see extents_overlap); writes of brainmclip never overlap. */
-    if (!writing && extents_overlap(f->comm, ndims, dims, start, count, nelem))
+    hsize_t ext_count[BMC_H5_MAXDIMS];
+    memcpy(ext_count, count, sizeof ext_count);
+    if (rowset && nelem > 0) ext_count[0] = rowset[nrows - 1] - rowset[0] + 1;
+    if (!writing && extents_overlap(f->comm, ndims, dims, start, ext_count, nelem))
         H5Pset_dxpl_mpio_collective_opt(dxpl, H5FD_MPIO_INDIVIDUAL_IO);
     unsigned char dummy = 0;
     void *data = stage ? stage : buf ? buf : &dummy;
@@ -360,22 +398,31 @@ static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int 
 
 int bmc_h5_write_rows(bmc_h5 *f, const char *name, bmc_dtype mt, hsize_t row0, hsize_t nrows,
                       const void *buf, bmc_err *err) {
-    return transfer(f, name, mt, 1, 1, row0, nrows, NULL, NULL, (void *)(uintptr_t)buf, err);
+    return transfer(f, name, mt, 1, 1, row0, nrows, NULL, NULL, NULL, (void *)(uintptr_t)buf, err);
 }
 
 int bmc_h5_read_rows(bmc_h5 *f, const char *name, bmc_dtype mt, hsize_t row0, hsize_t nrows,
                      void *buf, bmc_err *err) {
-    return transfer(f, name, mt, 0, 1, row0, nrows, NULL, NULL, buf, err);
+    return transfer(f, name, mt, 0, 1, row0, nrows, NULL, NULL, NULL, buf, err);
 }
 
 int bmc_h5_write_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
                        const hsize_t *count, const void *buf, bmc_err *err) {
     BMC_CHECK(start && count);
-    return transfer(f, name, mt, 1, 0, 0, 0, start, count, (void *)(uintptr_t)buf, err);
+    return transfer(f, name, mt, 1, 0, 0, 0, start, count, NULL, (void *)(uintptr_t)buf, err);
 }
 
 int bmc_h5_read_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
                       const hsize_t *count, void *buf, bmc_err *err) {
     BMC_CHECK(start && count);
-    return transfer(f, name, mt, 0, 0, 0, 0, start, count, buf, err);
+    return transfer(f, name, mt, 0, 0, 0, 0, start, count, NULL, buf, err);
+}
+
+int bmc_h5_read_rowset(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *rows,
+                       hsize_t nrows, const hsize_t *start_tail, const hsize_t *count_tail,
+                       void *buf, bmc_err *err) {
+    BMC_CHECK((rows || nrows == 0) && (!start_tail) == (!count_tail));
+    static const hsize_t none = 0;
+    return transfer(f, name, mt, 0, 0, 0, nrows, start_tail, count_tail, rows ? rows : &none,
+                    buf, err);
 }

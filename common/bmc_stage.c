@@ -123,16 +123,56 @@ int bmc_stage_check_names(const bmc_stage *s, const char *const *inputs, size_t 
     return bmc_cfg_check_keys(s->outputs, outputs, n_outputs, "the stage's outputs", err);
 }
 
+int bmc_stage_input_list(const bmc_stage *s, const char *name, const char ***paths, size_t *n,
+                         bmc_err *err) {
+    *paths = NULL;
+    *n = 0;
+    const bmc_cfg_node *v = bmc_cfg_get(s->inputs, name);
+    if (!v) {
+        if (s->inputs->line > 0)
+            return bmc_cfg_error_at(s->inputs, err, "add it to the stage's inputs",
+                                    "missing input '%s'", name);
+        return bmc_err_set(err, "add it to the stage's inputs", "missing input '%s'", name);
+    }
+    if (v->type != BMC_CFG_SEQ) {
+        if (!bmc_stage_input(s, name, err)) return -1;
+        *paths = XNEW(*paths, 1);
+        (*paths)[0] = v->text;
+        *n = 1;
+        return 0;
+    }
+    if (v->n == 0)
+        return bmc_cfg_error_at(v, err, "list at least one path", "input '%s' is an empty list",
+                                name);
+    for (size_t k = 0; k < v->n; k++)
+        if (v->items[k]->type != BMC_CFG_STRING || !v->items[k]->text[0])
+            return bmc_cfg_error_at(v->items[k], err, "write each path as a string",
+                                    "input '%s' entry %zu must be a path", name, k);
+    *paths = XNEW(*paths, v->n);
+    for (size_t k = 0; k < v->n; k++) (*paths)[k] = v->items[k]->text;
+    *n = v->n;
+    return 0;
+}
+
 int bmc_stage_provenance(bmc_stage *s, bmc_h5 *f, bmc_err *err) {
-    size_t n = s->inputs->n;
+    /* Every input path, list inputs flattened in order. */
+    size_t n = 0;
+    for (size_t i = 0; i < s->inputs->n; i++)
+        n += s->inputs->items[i]->type == BMC_CFG_SEQ ? s->inputs->items[i]->n : 1;
     const char **paths = XNEW(paths, n ? n : 1);
     char (*sha)[BMC_SHA256_HEX] = xcalloc(n ? n : 1, sizeof *sha);
     const char **shap = XNEW(shap, n ? n : 1);
     bmc_err local = {0};
-    for (size_t i = 0; i < n; i++) {
-        paths[i] = s->inputs->items[i]->text ? s->inputs->items[i]->text : "";
-        shap[i] = sha[i];
-        if (s->rank == 0 && !local.failed) bmc_sha256_path(paths[i], sha[i], &local);
+    size_t k = 0;
+    for (size_t i = 0; i < s->inputs->n; i++) {
+        const bmc_cfg_node *v = s->inputs->items[i];
+        size_t m = v->type == BMC_CFG_SEQ ? v->n : 1;
+        for (size_t j = 0; j < m; j++, k++) {
+            const bmc_cfg_node *e = v->type == BMC_CFG_SEQ ? v->items[j] : v;
+            paths[k] = e->text ? e->text : "";
+            shap[k] = sha[k];
+            if (s->rank == 0 && !local.failed) bmc_sha256_path(paths[k], sha[k], &local);
+        }
     }
     int rc = 0;
     if (bmc_err_agree(s->comm, &local)) {

@@ -37,6 +37,10 @@ void bmc_stage_begin(bmc_stage *s, int argc, char **argv, const char *program, c
 /* Path of a required input/output by name (error at the config's position when missing). */
 const char *bmc_stage_input(const bmc_stage *s, const char *name, bmc_err *err);
 const char *bmc_stage_output(const bmc_stage *s, const char *name, bmc_err *err);
+/* An input given as one path or a list of paths: *paths (heap array of n pointers into the
+ * config; caller frees the array only). Error when missing, empty or not paths. Local. */
+int bmc_stage_input_list(const bmc_stage *s, const char *name, const char ***paths, size_t *n,
+                         bmc_err *err);
 /* Reject input/output names not in the lists (the stage's own schema). 0 or -1. */
 int bmc_stage_check_names(const bmc_stage *s, const char *const *inputs, size_t n_inputs,
                           const char *const *outputs, size_t n_outputs, bmc_err *err);

@@ -49,37 +49,6 @@ static const char usage[] =
 
 /* ---- the plan ----------------------------------------------------------------------------- */
 
-/* Local: "2G", "512M", 1073741824 → bytes. */
-static int parse_mem(const bmc_cfg_node *pm, size_t *out, bmc_err *err) {
-    const bmc_cfg_node *n = bmc_cfg_get(pm, "mem_per_rank");
-    *out = (size_t)1 << 30;
-    if (!n || n->type == BMC_CFG_NULL) return 0;
-    if (n->type == BMC_CFG_INT && n->v.i > 0) {
-        *out = (size_t)n->v.i;
-        return 0;
-    }
-    char *end = NULL;
-    double v = n->text ? strtod(n->text, &end) : -1.0;
-    double mult = 1.0;
-    if (end && *end) {
-        switch (*end == 'i' ? 0 : *end) {
-        case 'k': case 'K': mult = 1024.0; break;
-        case 'm': case 'M': mult = 1048576.0; break;
-        case 'g': case 'G': mult = 1073741824.0; break;
-        case 't': case 'T': mult = 1099511627776.0; break;
-        default: mult = -1.0;
-        }
-        end++;
-        if (*end == 'i') end++;
-        if (*end == 'B' || *end == 'b') end++;
-    }
-    if (!(v > 0) || mult < 0 || (end && *end) || v * mult < 1.0 || v * mult > 1e18)
-        return bmc_cfg_error_at(n, err, "write bytes or a size such as 512M or 2G",
-                                "mem_per_rank '%s' is not a memory size", n->text ? n->text : "?");
-    *out = (size_t)(v * mult);
-    return 0;
-}
-
 static int read_mappings(const bmc_cfg_node *pm, train_plan *p, bmc_err *err) {
     const bmc_cfg_node *m = bmc_cfg_get(pm, "mappings");
     if (!m || m->type == BMC_CFG_NULL) {
@@ -204,7 +173,7 @@ int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     if (bmc_cfg_double(pm, "global_weight", 0, 1.0, 0.0, 1e12, &p->global_weight, err) ||
         bmc_cfg_double(pm, "fine_weight", 0, 1.0, 0.0, 1e12, &p->fine_weight, err))
         return -1;
-    if (parse_mem(pm, &p->mem_per_rank, err)) return -1;
+    if (bmc_cfg_mem(pm, "mem_per_rank", (size_t)1 << 30, &p->mem_per_rank, err)) return -1;
     if (bmc_cfg_bool(pm, "encoding", 0, 1, &p->encoding, err)) return -1;
     if (bmc_cfg_enum(pm, "voxel_weighting", 0, 0, voxw, 3, &p->voxel_weighting, err)) return -1;
     if (bmc_cfg_double(pm, "r2_threshold", 0, 0.0, -1e300, 1.0, &p->r2_threshold, err)) return -1;
