@@ -158,9 +158,11 @@ double metric_ssim(const float *a, const float *b, int h, int w, ssim_mode mode)
     BMC_CHECK(mode == SSIM_2D || mode == SSIM_MINDEYE_COLUMNS);
     BMC_CHECK(h >= 2 * SSIM_RADIUS + 1 && (!both_axes || w >= 2 * SSIM_RADIUS + 1) && w >= 1);
     size_t hw = (size_t)h * (size_t)w;
-    double *x = XNEW(x, hw), *y = XNEW(y, hw), *prod = XNEW(prod, hw), *tmp = XNEW(tmp, hw);
-    double *ux = XNEW(ux, hw), *uy = XNEW(uy, hw), *uxx = XNEW(uxx, hw), *uyy = XNEW(uyy, hw),
-           *uxy = XNEW(uxy, hw);
+    /* One block carved into the nine planes: a single allocation per call (separate
+     * megabyte-sized ones were mmapped and faulted in on every call, 5x the filter time). */
+    double *block = XNEW(block, 9 * hw);
+    double *x = block, *y = x + hw, *prod = y + hw, *tmp = prod + hw;
+    double *ux = tmp + hw, *uy = ux + hw, *uxx = uy + hw, *uyy = uxx + hw, *uxy = uyy + hw;
     double kern[2 * SSIM_RADIUS + 1];
     gaussian_kernel(kern);
     image_rgb2gray(x, a, h, w);
@@ -187,6 +189,6 @@ double metric_ssim(const float *a, const float *b, int h, int w, ssim_mode mode)
             sum += (a1 * a2) / (b1 * b2);
         }
     double count = (double)(h - 2 * SSIM_RADIUS) * (double)(x_hi - x_lo);
-    free(x), free(y), free(prod), free(tmp), free(ux), free(uy), free(uxx), free(uyy), free(uxy);
+    free(block);
     return sum / count;
 }

@@ -284,6 +284,55 @@ static void test_overlapping_reads(void) {
     free(path);
 }
 
+/* Row sets: each rank reads its own scattered, increasing rows (runs and singletons, sets
+ * overlapping between ranks, one rank with none), whole rows and a (token, width) block, and
+ * a float → double conversion; unsorted or out-of-range sets are agreed errors. */
+static void test_rowsets(void) {
+    char *path = path_in("rowset.h5");
+    bmc_h5 f;
+    bmc_err e = {0};
+    enum { N = 23, T = 4, W = 5 };
+    hsize_t dims[3] = {N, T, W};
+    TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_create_dataset(&f, "feat", BMC_F32, 3, dims, NULL, &e) == 0, "%s", e.msg);
+    hsize_t r0, nr;
+    split(N, 0, &r0, &nr);
+    float *buf = malloc((size_t)N * T * W * sizeof *buf);
+    fill(BMC_F32, buf, (size_t)(r0 * T * W), (size_t)(nr * T * W));
+    TEST_CHECK(bmc_h5_write_rows(&f, "feat", BMC_F32, r0, nr, buf, &e) == 0, "%s", e.msg);
+    free(buf);
+    /* rank r: rows r, r+1, r+2 (a run), then every (r+3)-th row after 6. */
+    hsize_t rows[N];
+    hsize_t n = 0;
+    if (!(size_ > 2 && rank_ == size_ - 1)) {
+        for (hsize_t k = 0; k < 3; k++) rows[n++] = (hsize_t)rank_ + k;
+        for (hsize_t k = 6; k < N; k += (hsize_t)rank_ + 3) rows[n++] = k;
+    }
+    double *got = calloc((size_t)N * T * W, sizeof *got);
+    const hsize_t tail[2][4] = {{0, T, 0, W}, {2, 1, 1, 3}}; /* token0, ntok, w0, nw */
+    for (int b = 0; b < 2; b++) {
+        hsize_t st[2] = {tail[b][0], tail[b][2]}, ct[2] = {tail[b][1], tail[b][3]};
+        TEST_CHECK(bmc_h5_read_rowset(&f, "feat", BMC_F64, rows, n, b ? st : NULL,
+                                      b ? ct : NULL, got, &e) == 0, "%s", e.msg);
+        size_t bad = 0;
+        for (hsize_t i = 0; i < n; i++)
+            for (hsize_t t = 0; t < ct[0]; t++)
+                for (hsize_t w = 0; w < ct[1]; w++) {
+                    size_t k = (size_t)((rows[i] * T + st[0] + t) * W + st[1] + w);
+                    bad += got[(i * ct[0] + t) * ct[1] + w] != (double)(float)value_at(BMC_F32, k);
+                }
+        TEST_CHECK(bad == 0, "row set read %d: %zu wrong values", b, bad);
+    }
+    hsize_t unsorted[2] = {5, 5}, outside[1] = {N};
+    CHECK_AGREED_ERR(bmc_h5_read_rowset(&f, "feat", BMC_F64, unsorted, rank_ == 0 ? 2 : 0, NULL,
+                                        NULL, got, &e), e, "not strictly increasing");
+    CHECK_AGREED_ERR(bmc_h5_read_rowset(&f, "feat", BMC_F64, outside, rank_ == size_ - 1, NULL,
+                                        NULL, got, &e), e, "out of range");
+    free(got);
+    TEST_CHECK(bmc_h5_commit(&f, &e) == 0, "%s", e.msg);
+    free(path);
+}
+
 /* ---- attributes and provenance --------------------------------------------------------- */
 
 static void test_attributes(void) {
@@ -669,6 +718,7 @@ int main(int argc, char **argv) {
     test_roundtrip();
     test_blocks();
     test_overlapping_reads();
+    test_rowsets();
     test_attributes();
     test_provenance();
     test_atomic();
