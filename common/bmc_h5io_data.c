@@ -325,6 +325,14 @@ static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int 
         return -1;
     }
 
+    /* An empty dataset (a zero dimension, the same on every rank) has no storage to
+     * move: HDF5 fails a collective transfer on it with "addr overflow". */
+    hsize_t total = 1;
+    for (int d = 0; d < ndims; d++) total *= dims[d];
+    if (total == 0) {
+        H5Dclose(dset);
+        return bmc_h5i_agree(f->comm, &e, err);
+    }
     hid_t fspace = H5Dget_space(dset), mspace;
     if (nelem == 0) {
         hsize_t one = 1;

@@ -269,7 +269,9 @@ static void draw_tile(cairo_t *cr, const uint8_t *img, int h, int w, double x, d
 
 /* Rank 0: the header row, one centred label per column, clipped to the column. */
 static void draw_header(cairo_t *cr, int nb, const char *const *names) {
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    /* "@cairo:" = cairo's built-in font: no fontconfig, the same pixels on every system */
+    cairo_select_font_face(cr, "@cairo:sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                           CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, 13.0);
     cairo_set_source_rgb(cr, 0.0, 0.0, 0.0);
     for (int col = 0; col <= nb; col++) {

@@ -197,6 +197,24 @@ static void test_roundtrip(void) {
 }
 
 /* Column blocks: each rank writes its columns of every row; everyone reads a sub-block. */
+/* Empty datasets (a zero dimension): writing and reading zero rows succeeds on every rank
+ * (HDF5 itself fails a collective transfer on unallocated empty storage). */
+static void test_empty(void) {
+    char *path = path_in("empty.h5");
+    bmc_h5 f;
+    bmc_err e = {0};
+    hsize_t d1 = 0, d2[2] = {0, 4};
+    long long none = 0;
+    TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_create_dataset(&f, "ids", BMC_I64, 1, &d1, NULL, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_create_dataset(&f, "m", BMC_F32, 2, d2, NULL, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_write_rows(&f, "ids", BMC_I64, 0, 0, &none, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_write_rows(&f, "m", BMC_F64, 0, 0, NULL, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_read_rows(&f, "ids", BMC_I64, 0, 0, &none, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_commit(&f, &e) == 0, "%s", e.msg);
+    free(path);
+}
+
 static void test_blocks(void) {
     char *path = path_in("blocks.h5");
     bmc_h5 f;
@@ -717,6 +735,7 @@ int main(int argc, char **argv) {
     TEST_STREQ(bmc_dtype_name(BMC_F32), "float32");
     test_roundtrip();
     test_blocks();
+    test_empty();
     test_overlapping_reads();
     test_rowsets();
     test_attributes();
