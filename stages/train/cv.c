@@ -221,7 +221,9 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
     size_t work = ym + ytr + yte + 2 * dm_sz(z, r, tb);
     if (score) {
         size_t part = (na * ntb + ntb) * d;
-        size_t rmat = pb->mode == RIDGE_GCV ? 0 : dm_sz(z, n_te ? n_te : n_tr, tb);
+        int mloc_r = bmc_numroc(r, z->nb, z->g->myrow, 0, z->g->nprow);
+        size_t rmat = pb->mode == RIDGE_GCV ? (size_t)(mloc_r > 1 ? mloc_r : 1) * na * d /* wl */
+                                            : dm_sz(z, n_te ? n_te : n_tr, tb);
         blk = max_sz(blk, work + part + rmat);
     }
     if (solve) {

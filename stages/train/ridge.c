@@ -284,16 +284,29 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
                 for (int lj = 0; lj < ytr.nloc; lj++)
                     for (int li = 0; li < ytr.mloc; li++)
                         yy[COL_G(&ytr, lj)] += AT(&ytr, li, lj) * AT(&ytr, li, lj);
-            for (int lj = 0; lj < P.nloc; lj++)
-                for (int li = 0; li < P.mloc; li++) {
-                    int j = ROW_G(&P, li), k = COL_G(&P, lj);
-                    double p2 = AT(&P, li, lj) * AT(&P, li, lj), sj = b->s[j];
-                    for (size_t a = 0; a < na; a++) {
-                        double al = pb->alphas[a], w = spectral_w(b, j, al);
-                        part[a * ntb + (size_t)k] +=
-                            b->dual ? al * w * al * w * p2 : (2.0 * w - sj * w * w) * p2;
-                    }
+            /* part[a, k] += Σ_j wgt[j, a] · P[j, k]²: one local GEMM per run of columns,
+             * with P² in Z (free until the solve) and the weights of this rank's rows. */
+            int ml = P.mloc, nl = P.nloc, ina = pb->n_alpha, ld = tb;
+            double *wl = mt_get(mt, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
+            for (int li = 0; li < ml; li++) {
+                int j = ROW_G(&P, li);
+                double sj = b->s[j];
+                for (size_t a = 0; a < na; a++) {
+                    double al = pb->alphas[a], w = spectral_w(b, j, al);
+                    wl[(size_t)li + a * (size_t)ml] = b->dual ? al * w * al * w : 2.0 * w - sj * w * w;
                 }
+            }
+            for (int lj = 0; lj < nl; lj++)
+                for (int li = 0; li < ml; li++) AT(&Z, li, lj) = AT(&P, li, lj) * AT(&P, li, lj);
+            const double one = 1.0;
+            for (int lj0 = 0; lj0 < nl && ml > 0;) {
+                int k0 = COL_G(&P, lj0), len = 1;
+                while (lj0 + len < nl && COL_G(&P, lj0 + len) == k0 + len) len++;
+                dgemm_("T", "N", &len, &ina, &ml, &one, &AT(&Z, 0, lj0), &Z.lld, wl, &ml, &one,
+                       part + k0, &ld, 1, 1);
+                lj0 += len;
+            }
+            mt_put(mt, wl, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
         } else {
             bmc_distmat *src = kfold ? &yte : &ytr;
             dm_init(mt, &R, g, src->m, tb, fc->nb);
@@ -321,13 +334,13 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
             dm_free(mt, &R);
         }
         allsum(part, na * ntb + ntb, g->comm);
-        for (size_t a = 0; a < na; a++)
+        for (size_t a = 0; a < na; a++) {
+            double df = 1.0; /* GCV: degrees of freedom of penalty a, intercept included */
+            for (int j = 0; pb->mode == RIDGE_GCV && j < b->r; j++)
+                if (j != b->int_dim) df += b->s[j] / (b->s[j] + pb->alphas[a]);
             for (size_t k = 0; k < ntb; k++) {
                 double v = part[a * ntb + k];
                 if (pb->mode == RIDGE_GCV) {
-                    double df = 1.0;
-                    for (int j = 0; j < b->r; j++)
-                        if (j != b->int_dim) df += b->s[j] / (b->s[j] + pb->alphas[a]);
                     double rss = b->dual ? v : part[na * ntb + k] - v;
                     v = (double)b->n_tr * rss / (((double)b->n_tr - df) * ((double)b->n_tr - df));
                 } else {
@@ -335,6 +348,7 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
                 }
                 fc->res->scores[a * (size_t)pb->t + (size_t)col0 + k] += weight * v;
             }
+        }
         mt_put(mt, part, na * ntb + ntb, sizeof(double));
         if (select_here) /* per-target choice: first α of the lowest score, as sklearn */
             for (size_t k = 0; k < ntb; k++) {
@@ -361,9 +375,12 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
         rb_to_c(&orb, md->coef_rows, pb->t, col0);
         /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
         double *dot = mt_get(mt, ntb, sizeof(double));
-        for (long i = 0; i < orb.nrows; i++) {
-            double v = b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i];
-            for (size_t k = 0; k < ntb; k++) dot[k] += v * orb.data[(size_t)i + k * (size_t)orb.ld];
+        for (size_t k = 0; k < ntb; k++) { /* orb is column-major: walk each column */
+            const double *col = orb.data + k * (size_t)orb.ld;
+            double acc = 0.0;
+            for (long i = 0; i < orb.nrows; i++)
+                acc += (b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i]) * col[i];
+            dot[k] += acc;
         }
         allsum(dot, ntb, g->comm);
         for (size_t k = 0; k < ntb; k++) {
