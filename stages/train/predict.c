@@ -1,5 +1,5 @@
-/* predict.c — prediction with a fitted ridge model (Ŷ = X·W + intercept, W rebuilt as Xcᵀ·C
- * in the dual form) and the release of the fit's model and result arrays (see ridge.h).
+/* predict.c — prediction with a fitted ridge model (Ŷ = X·W + intercept; in the dual form
+ * Ŷ = (X·Xcᵀ)·C + intercept, by column blocks of the coefficients) and the release of the fit's model and result arrays (see ridge.h).
  *
  * Collective over the model's grid; the GEMMs run on the 2-D context. Not here: the fit, the
  * choice of penalties, file I/O.
@@ -47,43 +47,53 @@ int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_
         }
     if (bmc_err_agree(g->comm, err)) return -1;
     const int nb = 64;
-    rbmat xrb, wrb, yrb;
-    bmc_distmat xt, w, yhat;
+    rbmat xrb;
+    bmc_distmat xt, lhs;
     rb_init(&mt, &xrb, g, m, md->p);
     rb_from_c(&xrb, x_rows, md->p, 0);
     dm_init(&mt, &xt, g, m, md->p, nb);
     rows_to_2d(&xrb, 0, m, &xt, 0);
     rb_free(&mt, &xrb);
-    dm_init(&mt, &w, g, md->p, md->t, nb);
     int wrows = md->dual ? md->n : md->p;
-    rb_init(&mt, &wrb, g, wrows, md->t);
-    rb_from_c(&wrb, md->coef_rows, md->t, 0);
-    if (md->dual) { /* W = Xcᵀ·C */
+    if (md->dual) { /* Ŷ = (X·Xcᵀ)·C: never W = Xcᵀ·C (p × t), which costs 2·p·n·t flops */
         rbmat xcrb;
-        bmc_distmat xc, c;
+        bmc_distmat xc;
         rb_init(&mt, &xcrb, g, md->n, md->p);
         rb_from_c(&xcrb, md->xc_rows, md->p, 0);
         dm_init(&mt, &xc, g, md->n, md->p, nb);
         rows_to_2d(&xcrb, 0, md->n, &xc, 0);
         rb_free(&mt, &xcrb);
-        dm_init(&mt, &c, g, md->n, md->t, nb);
-        rows_to_2d(&wrb, 0, md->n, &c, 0);
-        gemm("T", "N", 1.0, &xc, &c, 0.0, &w);
-        dm_free(&mt, &c);
+        dm_init(&mt, &lhs, g, m, md->n, nb);
+        gemm("N", "T", 1.0, &xt, &xc, 0.0, &lhs);
         dm_free(&mt, &xc);
+        dm_free(&mt, &xt);
     } else {
-        rows_to_2d(&wrb, 0, md->p, &w, 0);
+        lhs = xt;
     }
-    rb_free(&mt, &wrb);
-    dm_init(&mt, &yhat, g, m, md->t, nb);
-    gemm("N", "N", 1.0, &xt, &w, 0.0, &yhat);
-    dm_free(&mt, &w);
-    dm_free(&mt, &xt);
-    rb_init(&mt, &yrb, g, m, md->t);
-    dm_to_rb(&yhat, &yrb);
-    dm_free(&mt, &yhat);
-    rb_to_c(&yrb, y_rows, md->t, 0);
-    rb_free(&mt, &yrb);
+    /* The coefficients in column blocks of about 8 Mi doubles (over all ranks), so the
+     * working set beyond the model and the output stays small whatever t. */
+    long want = (8L << 20) / ((long)wrows + (long)m + 1);
+    int tb = (int)(want < 64 ? 64 : want);
+    if (tb > md->t) tb = md->t;
+    for (int col0 = 0; col0 < md->t; col0 += tb) {
+        int w = md->t - col0 < tb ? md->t - col0 : tb;
+        rbmat wrb, yrb;
+        bmc_distmat c, yhat;
+        rb_init(&mt, &wrb, g, wrows, w);
+        rb_from_c(&wrb, md->coef_rows, md->t, col0);
+        dm_init(&mt, &c, g, wrows, w, nb);
+        rows_to_2d(&wrb, 0, wrows, &c, 0);
+        rb_free(&mt, &wrb);
+        dm_init(&mt, &yhat, g, m, w, nb);
+        gemm("N", "N", 1.0, &lhs, &c, 0.0, &yhat);
+        dm_free(&mt, &c);
+        rb_init(&mt, &yrb, g, m, w);
+        dm_to_rb(&yhat, &yrb);
+        dm_free(&mt, &yhat);
+        rb_to_c(&yrb, y_rows, md->t, col0);
+        rb_free(&mt, &yrb);
+    }
+    dm_free(&mt, &lhs);
     for (long i = 0; i < nrows; i++)
         for (int k = 0; k < md->t; k++) y_rows[i * md->t + k] += md->intercept[k];
     return 0;
