@@ -222,8 +222,17 @@ static void basis_free(mem_track *mt, const ridge_problem *pb, basis *b) {
  * else alphas[best[col0 + k]]. */
 static void scale_projection(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
                              int aidx, const int *best, int col0, bmc_distmat *z) {
+    if (best == NULL) { /* one penalty: the weight depends on the row only (r doubles) */
+        double alpha = pb->alphas[aidx];
+        double *w = XNEW(w, P->mloc > 0 ? P->mloc : 1);
+        for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), alpha);
+        for (int lj = 0; lj < P->nloc; lj++)
+            for (int li = 0; li < P->mloc; li++) AT(z, li, lj) = AT(P, li, lj) * w[li];
+        free(w);
+        return;
+    }
     for (int lj = 0; lj < P->nloc; lj++) {
-        double alpha = pb->alphas[best ? best[col0 + COL_G(P, lj)] : aidx];
+        double alpha = pb->alphas[best[col0 + COL_G(P, lj)]];
         for (int li = 0; li < P->mloc; li++)
             AT(z, li, lj) = AT(P, li, lj) * spectral_w(b, ROW_G(P, li), alpha);
     }
@@ -310,6 +319,7 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
         } else {
             bmc_distmat *src = kfold ? &yte : &ytr;
             dm_init(mt, &R, g, src->m, tb, fc->nb);
+            double *rgd = XNEW(rgd, R.mloc > 0 ? R.mloc : 1); /* G⁻¹_ii of this rank's rows */
             for (size_t a = 0; a < na; a++) {
                 scale_projection(b, pb, &P, (int)a, NULL, 0, &Z);
                 if (kfold || !b->dual)
@@ -321,16 +331,21 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
                 else /* Yc − U·Z; LOO residual / (1 − h_ii) */
                     gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
                 const double *gd = kfold ? NULL : b->gdiag + a * (size_t)b->n_tr;
+                for (int li = 0; gd && li < R.mloc; li++) rgd[li] = gd[ROW_G(&R, li)];
                 for (int lj = 0; lj < R.nloc; lj++) {
                     double sum = 0.0;
-                    for (int li = 0; li < R.mloc; li++) {
-                        double e = AT(&R, li, lj);
-                        if (gd) e /= gd[ROW_G(&R, li)];
-                        sum += e * e;
-                    }
+                    const double *col = &AT(&R, 0, lj);
+                    if (gd)
+                        for (int li = 0; li < R.mloc; li++) {
+                            double e = col[li] / rgd[li];
+                            sum += e * e;
+                        }
+                    else
+                        for (int li = 0; li < R.mloc; li++) sum += col[li] * col[li];
                     part[a * ntb + (size_t)COL_G(&R, lj)] += sum;
                 }
             }
+            free(rgd);
             dm_free(mt, &R);
         }
         allsum(part, na * ntb + ntb, g->comm);
