@@ -149,9 +149,10 @@ static void report(const opts *o, const ridge_problem *pb, const ridge_result *r
     }
     long maxrss = 0;
     for (int q = 0; q < size; q++) maxrss = rss_kib[q] > maxrss ? rss_kib[q] : maxrss;
-    printf("}, \"mem_budget\": %zu, \"mem_peak\": %zu, \"mem_predicted\": %zu, "
-           "\"maxrss\": %ld, \"maxrss_ranks\": [",
-           pb->mem_budget, res->mem_peak, res->mem_predicted, maxrss * 1024);
+    printf("}, \"mem_budget\": %zu, \"solver_budget\": %zu, \"mem_peak\": %zu, "
+           "\"mem_predicted\": %zu, \"maxrss\": %ld, \"maxrss_ranks\": [",
+           (size_t)(o->budget_mib * 1048576.0), pb->mem_budget, res->mem_peak,
+           res->mem_predicted, maxrss * 1024);
     for (int q = 0; q < size; q++) printf("%s%ld", q ? ", " : "", rss_kib[q] * 1024);
     printf("], \"zero_var_cols\": %d}\n", res->zero_var_cols);
     fflush(stdout);
@@ -210,7 +211,12 @@ static int run(const opts *o, const bmc_grid *g, bmc_err *err) {
     pb.mode = !strcmp(o->mode, "gcv") ? RIDGE_GCV : RIDGE_LOO;
     pb.grain = RIDGE_GRAIN_TARGET;
     pb.nb = o->nb;
-    pb.mem_budget = (size_t)(o->budget_mib * 1048576.0);
+    /* The configured budget is the whole rank's: the solver gets what the driver's own
+     * arrays (X rows, test rows, predictions) leave, as bmc-train does for its inputs. */
+    size_t driver = ((size_t)nrows * (size_t)p + (size_t)tnrows * ((size_t)p + (size_t)t)) *
+                    sizeof(double);
+    size_t budget = (size_t)(o->budget_mib * 1048576.0);
+    pb.mem_budget = budget > driver ? budget - driver : 1;
     ridge_result res;
     ridge_model model;
     fill_ctx fc = {&f, row0, nrows};

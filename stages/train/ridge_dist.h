@@ -98,18 +98,33 @@ static inline void rb_free(mem_track *mt, rbmat *a) {
     a->data = NULL;
 }
 
+/* The transposes between C-order rows and the column-major row block go tile by tile
+ * (RB_TILE × RB_TILE), so both sides are walked within a few cache lines and pages; the
+ * element-wise loop missed the TLB on every write at large leading dimensions. */
+enum { RB_TILE = 32 };
+
 /* a := rows (nrows × a->n, C order, row stride `stride`, starting at column col0). */
 static inline void rb_from_c(rbmat *a, const double *rows, long stride, int col0) {
-    for (long i = 0; i < a->nrows; i++)
-        for (int j = 0; j < a->n; j++)
-            a->data[(size_t)i + (size_t)j * (size_t)a->ld] = rows[i * stride + col0 + j];
+    for (long i0 = 0; i0 < a->nrows; i0 += RB_TILE)
+        for (int j0 = 0; j0 < a->n; j0 += RB_TILE) {
+            long i1 = i0 + RB_TILE < a->nrows ? i0 + RB_TILE : a->nrows;
+            int j1 = j0 + RB_TILE < a->n ? j0 + RB_TILE : a->n;
+            for (int j = j0; j < j1; j++)
+                for (long i = i0; i < i1; i++)
+                    a->data[(size_t)i + (size_t)j * (size_t)a->ld] = rows[i * stride + col0 + j];
+        }
 }
 
 /* rows (C order, row stride `stride`, columns col0..) := a. */
 static inline void rb_to_c(const rbmat *a, double *rows, long stride, int col0) {
-    for (long i = 0; i < a->nrows; i++)
-        for (int j = 0; j < a->n; j++)
-            rows[i * stride + col0 + j] = a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+    for (long i0 = 0; i0 < a->nrows; i0 += RB_TILE)
+        for (int j0 = 0; j0 < a->n; j0 += RB_TILE) {
+            long i1 = i0 + RB_TILE < a->nrows ? i0 + RB_TILE : a->nrows;
+            int j1 = j0 + RB_TILE < a->n ? j0 + RB_TILE : a->n;
+            for (long i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++)
+                    rows[i * stride + col0 + j] = a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+        }
 }
 
 /* Collective: dst rows [dst0, dst0 + r1 − r0) := src rows [r0, r1). */
