@@ -207,7 +207,14 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
         resid += dm_sz(z, n_tr, p) + (n_te ? dm_sz(z, n_te, p) : 0);
         peak = max_sz(peak, base + resid - (size_t)p * d - (size_t)r * d - dm_sz(z, r, r));
     }
-    if (pb->mode == RIDGE_LOO && !n_te) resid += na * (size_t)n_tr * d;
+    if (pb->mode == RIDGE_LOO && !n_te) {
+        resid += na * (size_t)n_tr * d;
+        /* while forming the LOO diagonals: a GEMM chunk (E² columns and their weights) on
+         * top of what stays */
+        int ml = bmc_numroc(n_tr, z->nb, z->g->myrow, 0, z->g->nprow);
+        size_t m1 = (size_t)(ml > 1 ? ml : 1), cw = RIDGE_GDIAG_CHUNK;
+        peak = max_sz(peak, resid + (m1 * cw + cw * na) * d);
+    }
     /* one column block */
     size_t ntb = (size_t)tb, ym = ntb * d;
     size_t ytr = dm_sz(z, n_tr, tb), yte = n_te ? dm_sz(z, n_te, tb) : 0;

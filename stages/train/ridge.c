@@ -188,15 +188,32 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
         const bmc_distmat *E = b->dual ? &b->Q : &b->U;
         size_t na = (size_t)pb->n_alpha, ntr = (size_t)b->n_tr;
         b->gdiag = mt_get(mt, na * ntr, sizeof(double));
-        for (int lj = 0; lj < E->nloc; lj++) {
-            int j = COL_G(E, lj);
-            for (int li = 0; li < E->mloc; li++) {
-                double e2 = AT(E, li, lj) * AT(E, li, lj);
-                size_t i = (size_t)ROW_G(E, li);
+        /* As GEMMs over chunks of RIDGE_GDIAG_CHUNK local columns: (E∘E)[:, chunk] times the
+         * chunk's weights w(j, α), added straight into gdiag (ntr × n_alpha, column-major)
+         * for each run of consecutive global rows; then one sum over ranks. */
+        int ml = E->mloc, ina = pb->n_alpha, ld = (int)ntr, cw = RIDGE_GDIAG_CHUNK;
+        size_t sq_n = (size_t)(ml > 1 ? ml : 1) * (size_t)cw, wt_n = (size_t)cw * na;
+        double *sq = mt_get(mt, sq_n, sizeof(double)), *wt = mt_get(mt, wt_n, sizeof(double));
+        const double one_d = 1.0;
+        for (int lj0 = 0; lj0 < E->nloc && ml > 0; lj0 += cw) {
+            int len = E->nloc - lj0 < cw ? E->nloc - lj0 : cw;
+            for (int c = 0; c < len; c++) {
+                const double *col = &AT(E, 0, lj0 + c);
+                for (int li = 0; li < ml; li++) sq[(size_t)li + (size_t)c * (size_t)ml] = col[li] * col[li];
+                int j = COL_G(E, lj0 + c);
                 for (size_t a = 0; a < na; a++)
-                    b->gdiag[a * ntr + i] += e2 * spectral_w(b, j, pb->alphas[a]);
+                    wt[(size_t)c + a * (size_t)cw] = spectral_w(b, j, pb->alphas[a]);
+            }
+            for (int li0 = 0; li0 < ml;) {
+                int i0 = ROW_G(E, li0), run = 1;
+                while (li0 + run < ml && ROW_G(E, li0 + run) == i0 + run) run++;
+                dgemm_("N", "N", &run, &ina, &len, &one_d, sq + li0, &ml, wt, &cw, &one_d,
+                       b->gdiag + i0, &ld, 1, 1);
+                li0 += run;
             }
         }
+        mt_put(mt, wt, wt_n, sizeof(double));
+        mt_put(mt, sq, sq_n, sizeof(double));
         allsum(b->gdiag, na * ntr, g->comm);
         if (!b->dual)
             for (size_t q = 0; q < na * ntr; q++)

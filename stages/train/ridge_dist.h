@@ -103,6 +103,9 @@ static inline void rb_free(mem_track *mt, rbmat *a) {
  * element-wise loop missed the TLB on every write at large leading dimensions. */
 enum { RB_TILE = 32 };
 
+/* Columns of the eigenvectors squared per GEMM when forming the LOO diagonals (ridge.c). */
+enum { RIDGE_GDIAG_CHUNK = 16 };
+
 /* a := rows (nrows × a->n, C order, row stride `stride`, starting at column col0). */
 static inline void rb_from_c(rbmat *a, const double *rows, long stride, int col0) {
     for (long i0 = 0; i0 < a->nrows; i0 += RB_TILE)
