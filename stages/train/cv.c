@@ -236,8 +236,12 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
     if (solve) {
         int rows = dual ? n : p;
         size_t orb = rb_sz(z, rows, tb);
-        blk = max_sz(blk, work + dm_sz(z, rows, tb) + orb);
-        blk = max_sz(blk, work + orb + ym);
+        if (z->g->size == 1) { /* the GEMM writes the model rows directly */
+            blk = max_sz(blk, work + ym);
+        } else {
+            blk = max_sz(blk, work + dm_sz(z, rows, tb) + orb);
+            blk = max_sz(blk, work + orb + ym);
+        }
     }
     return max_sz(peak, resid + blk);
 }

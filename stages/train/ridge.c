@@ -396,23 +396,41 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
     if (best != NULL) { /* coefficients with the chosen penalties: dual Q·Z, primal V·Z */
         ridge_model *md = fc->model;
         scale_projection(b, pb, &P, 0, best, col0, &Z);
-        bmc_distmat out;
         int rows = b->dual ? pb->n : pb->p;
-        dm_init(mt, &out, g, rows, tb, fc->nb);
-        gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &out);
-        rbmat orb;
-        rb_init(mt, &orb, g, rows, tb);
-        dm_to_rb(&out, &orb);
-        dm_free(mt, &out);
-        rb_to_c(&orb, md->coef_rows, pb->t, col0);
-        /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
-        double *dot = mt_get(mt, ntb, sizeof(double));
-        for (size_t k = 0; k < ntb; k++) { /* orb is column-major: walk each column */
-            const double *col = orb.data + k * (size_t)orb.ld;
-            double acc = 0.0;
-            for (long i = 0; i < orb.nrows; i++)
-                acc += (b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i]) * col[i];
-            dot[k] += acc;
+        double *dot = NULL;
+        if (g->size == 1) {
+            /* One process: GEMM straight into the model's C-order rows, as (Q·Z)ᵀ = Zᵀ·Qᵀ in
+             * the column-major view of coef_rows[:, col0:] (leading dimension t). */
+            int itb = tb, ir = b->r, ldc = pb->t;
+            const double one_d = 1.0, zero_d = 0.0;
+            dgemm_("T", "T", &itb, &rows, &ir, &one_d, Z.data, &Z.lld, b->Q.data, &b->Q.lld,
+                   &zero_d, md->coef_rows + col0, &ldc, 1, 1);
+            /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
+            dot = mt_get(mt, ntb, sizeof(double));
+            for (int i = 0; i < rows; i++) {
+                double v = b->dual ? fc->xc_xmean[i] : b->x_mean[i];
+                const double *row = md->coef_rows + (size_t)i * (size_t)pb->t + (size_t)col0;
+                for (size_t k = 0; k < ntb; k++) dot[k] += v * row[k];
+            }
+        } else {
+            bmc_distmat out;
+            dm_init(mt, &out, g, rows, tb, fc->nb);
+            gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &out);
+            rbmat orb;
+            rb_init(mt, &orb, g, rows, tb);
+            dm_to_rb(&out, &orb);
+            dm_free(mt, &out);
+            rb_to_c(&orb, md->coef_rows, pb->t, col0);
+            /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
+            dot = mt_get(mt, ntb, sizeof(double));
+            for (size_t k = 0; k < ntb; k++) { /* orb is column-major: walk each column */
+                const double *col = orb.data + k * (size_t)orb.ld;
+                double acc = 0.0;
+                for (long i = 0; i < orb.nrows; i++)
+                    acc += (b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i]) * col[i];
+                dot[k] += acc;
+            }
+            rb_free(mt, &orb);
         }
         allsum(dot, ntb, g->comm);
         for (size_t k = 0; k < ntb; k++) {
@@ -420,7 +438,6 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
             md->intercept[(size_t)col0 + k] = ymean[k] - dot[k];
         }
         mt_put(mt, dot, ntb, sizeof(double));
-        rb_free(mt, &orb);
         lap(fc, RIDGE_PHASE_SOLVE, t0);
     }
     dm_free(mt, &Z);

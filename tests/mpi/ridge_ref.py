@@ -143,7 +143,7 @@ def main():
             make_case(root, "gcv_primal", rng, 90, 40, 5, mode=GCV),
             make_case(root, "kfold_dual", rng, 60, 90, 7, mode=KFOLD, k=5),
             make_case(root, "kfold_primal", rng, 90, 40, 5, mode=KFOLD, k=4, nb=5),
-            make_case(root, "token_dual", rng, 30, 50, 40, grain=TOKEN, token=3, budget=1),
+            make_case(root, "token_dual", rng, 30, 50, 120, grain=TOKEN, token=3, budget=1),
             make_case(root, "group_primal", rng, 90, 40, 6, grain=GROUP,
                       groups=[0, 0, 1, 1, 1, 2], weights=[1.0, 0.5, 2.0]),
             make_case(root, "budget_primal", rng, 50, 12, 60, budget=1, nb=3),
