@@ -109,8 +109,7 @@ static int write_predictions_meta(run_state *r, bmc_h5 *f, bmc_err *err) {
 }
 
 /* Collective: PixCorr and SSIM of the retrieved images of the three branches. */
-static int score_pixels(run_state *r, MPI_Comm comm, bmc_err *err) {
-    (void)comm;
+static int score_pixels(run_state *r, bmc_err *err) {
     long m = r->in.m;
     long long *ret = XNEW(ret, 3 * (size_t)m);
     for (int b = 0; b < EV_N_BRANCH; b++)
@@ -192,7 +191,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
         rc = ev_score(p, &r->in, r->sums, s->comm, r->sc, err);
         r->scored = 1;
     }
-    if (!rc && r->rs_open) rc = score_pixels(r, s->comm, err);
+    if (!rc && r->rs_open) rc = score_pixels(r, err);
     if (!rc) rc = ev_write_eval(p, &r->in, r->sc, &out, err);
     if (!rc && pred_made) rc = write_predictions_meta(r, &pred, err);
     if (!rc && p->out_montage) {
