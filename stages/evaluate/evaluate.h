@@ -138,8 +138,8 @@ typedef struct ev_scores {
 
 /* Collective: the scores of the three branches from the sums on rank 0 (broadcast), with the
  * retrieval draws split over ranks. */
-int ev_score(const ev_plan *p, const ev_inputs *in, ev_sums sums[2], MPI_Comm comm,
-             ev_scores sc[EV_N_BRANCH], bmc_err *err);
+void ev_score(const ev_plan *p, const ev_inputs *in, ev_sums sums[2], MPI_Comm comm,
+              ev_scores sc[EV_N_BRANCH]);
 void ev_scores_free(ev_scores *s);
 
 /* Collective: write the scores into the eval file (datasets and attributes). */

@@ -67,17 +67,6 @@ static int open_fmri(bmc_h5 *f, MPI_Comm comm, const char *path, const char *rol
     return 0;
 }
 
-/* Local: 1 when sorted ids[0..n) contain id. */
-static int has_id(const long long *ids, long n, long long id) {
-    long lo = 0, hi = n;
-    while (lo < hi) {
-        long mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && ids[lo] == id;
-}
-
 /* Local: row of id in sorted ids, or -1. */
 static long row_of(const long long *ids, long n, long long id) {
     long lo = 0, hi = n;
@@ -88,6 +77,9 @@ static long row_of(const long long *ids, long n, long long id) {
     }
     return lo < n && ids[lo] == id ? lo : -1;
 }
+
+/* Local: 1 when sorted ids[0..n) contain id. */
+static int has_id(const long long *ids, long n, long long id) { return row_of(ids, n, id) >= 0; }
 
 /* Local: ids must be strictly increasing (bmc.fmri rows are sorted by image id). */
 static int check_sorted(const long long *ids, long n, const char *path, const char *name,

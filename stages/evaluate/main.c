@@ -188,7 +188,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
         rc = ev_predict_branch(p, &r->in, b, r->xg[b], r->pg[b], &out, pred_made ? &pred : NULL,
                                s->comm, &r->sums[b], err);
     if (!rc) {
-        rc = ev_score(p, &r->in, r->sums, s->comm, r->sc, err);
+        ev_score(p, &r->in, r->sums, s->comm, r->sc);
         r->scored = 1;
     }
     if (!rc && r->rs_open) rc = score_pixels(r, err);
