@@ -185,6 +185,7 @@ static size_t syevd_sz(const sizer *z, int r) {
     lwork = (int)wq + 1 + 2 * bmc_numroc(r, z->nb, 0, 0, z->g->nprow) *
                               bmc_numroc(r, z->nb, 0, 0, z->g->npcol); /* as ridge.c pads */
     liwork = iwq > 1 ? iwq : 1;
+    ridge_eig_pad_work(r, z->g, &lwork, &liwork);
     return (size_t)lwork * sizeof(double) + (size_t)liwork * sizeof(int);
 }
 

@@ -16,15 +16,12 @@
 #include "bmc_scalapack.h"
 #include "ridge.h"
 #include "ridge_dist.h"
+#include "ridge_eig.h"
 
-/* BLAS/LAPACK (OpenBLAS) for one process: the Gram product and the eigensolver (whose
- * workspace fits in pdsyevd's query). */
+/* BLAS (OpenBLAS) for one process: the Gram product (the eigensolver is ridge_eig.c). */
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
             const double *a, const int *lda, const double *beta, double *c, const int *ldc,
             size_t luplo, size_t ltrans);
-void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info,
-             size_t ljobz, size_t luplo);
 
 /* Collective: the training part (rows outside [f0, f1)) and, when test is not NULL, the
  * held-out rows of a row-block matrix on the 2-D grid, centred with the training means. */
@@ -129,14 +126,12 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     lwork = (int)wq + 1 +
             2 * bmc_numroc(r, fc->nb, 0, 0, g->nprow) * bmc_numroc(r, fc->nb, 0, 0, g->npcol);
     liwork = iwq > 1 ? iwq : 1;
+    ridge_eig_pad_work(r, g, &lwork, &liwork);
     double *work = mt_get(mt, (size_t)lwork, sizeof(double));
     int *iwork = mt_get(mt, (size_t)liwork, sizeof(int));
-    if (g->size == 1) { /* LAPACK's dsyevd in place (same workspace is enough), then swap */
-        dsyevd_("V", "L", &r, gram.data, &gram.lld, b->s, work, &lwork, iwork, &liwork, &info,
-                1, 1);
-        double *vectors = gram.data;
-        gram.data = b->Q.data;
-        b->Q.data = vectors;
+    if (g->size == 1) { /* dsyevd's algorithm with a blocked back-transformation */
+        info = ridge_eig_local(r, gram.data, gram.lld, b->s, b->Q.data, b->Q.lld, work,
+                               (size_t)lwork, iwork, (size_t)liwork);
     } else {
         pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
                  b->Q.desc, work, &lwork, iwork, &liwork, &info, 1, 1);
@@ -147,7 +142,7 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     if (info != 0)
         bmc_err_set(fc->err, "check X for extreme values; try another block size",
                     "ridge: %s failed with info %d on the %d x %d %s matrix",
-                    g->size == 1 ? "dsyevd" : "pdsyevd", info, r, r,
+                    g->size == 1 ? "dstedc" : "pdsyevd", info, r, r,
                     b->dual ? "Gram" : "covariance");
     if (bmc_err_agree(g->comm, fc->err)) {
         dm_free(mt, &xtr);

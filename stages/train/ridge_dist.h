@@ -13,6 +13,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_scalapack.h"
+#include "ridge_eig.h"
 
 /* ---- tracked allocations --------------------------------------------------------------- */
 
@@ -156,6 +157,16 @@ static inline void dm_to_rb(const bmc_distmat *src, rbmat *dst) {
     }
     pdgemr2d_(&m, &n, src->data, &one, &one, src->desc, dst->data, &one, &one, dst->desc,
               &src->grid->ctxt);
+}
+
+/* The eigensolver workspace (doubles, ints) from pdsyevd's query, raised on one process to
+ * what ridge_eig_local needs. Used by ridge.c and by cv.c's memory prediction. Local. */
+static inline void ridge_eig_pad_work(int r, const bmc_grid *g, int *lwork, int *liwork) {
+    if (g->size != 1) return;
+    size_t li = 0, lw = ridge_eig_work(r, &li);
+    BMC_CHECK(lw <= 2147483647u && li <= 2147483647u);
+    if ((size_t)*lwork < lw) *lwork = (int)lw;
+    if ((size_t)*liwork < li) *liwork = (int)li;
 }
 
 /* Fortran BLAS (OpenBLAS): the one-process path of gemm. */
