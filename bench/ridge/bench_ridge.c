@@ -63,7 +63,11 @@ static int parse_args(int argc, char **argv, opts *o, bmc_err *err) {
         i++;
         if (!strcmp(k, "--data")) o->data = v;
         else if (!strcmp(k, "--out")) o->out = v;
-        else if (!strcmp(k, "--mode")) o->mode = v;
+        else if (!strcmp(k, "--mode")) {
+            if (strcmp(v, "loo") && strcmp(v, "loo-double") && strcmp(v, "gcv"))
+                return bmc_err_set(err, "use loo, loo-double or gcv", "--mode %s: unknown", v);
+            o->mode = v;
+        }
         else if (!strcmp(k, "--grid")) {
             if (sscanf(v, "%dx%d", &o->nprow, &o->npcol) != 2)
                 return bmc_err_set(err, "e.g. --grid 1x2", "bench_ridge: bad grid '%s'", v);
@@ -154,7 +158,8 @@ static void report(const opts *o, const ridge_problem *pb, const ridge_result *r
            (size_t)(o->budget_mib * 1048576.0), pb->mem_budget, res->mem_peak,
            res->mem_predicted, maxrss * 1024);
     for (int q = 0; q < size; q++) printf("%s%ld", q ? ", " : "", rss_kib[q] * 1024);
-    printf("], \"zero_var_cols\": %d}\n", res->zero_var_cols);
+    printf("], \"zero_var_cols\": %d, \"mixed\": %d, \"rescored\": %ld}\n", res->zero_var_cols,
+           res->mixed, res->rescored);
     fflush(stdout);
 }
 
@@ -209,6 +214,8 @@ static int run(const opts *o, const bmc_grid *g, bmc_err *err) {
     pb.n_alpha = o->n_alpha;
     pb.alphas = o->alphas;
     pb.mode = !strcmp(o->mode, "gcv") ? RIDGE_GCV : RIDGE_LOO;
+    /* loo: bmc-train's default (score_precision mixed); loo-double: every score in float64 */
+    pb.precision = strcmp(o->mode, "loo-double") ? RIDGE_PRECISION_MIXED : RIDGE_PRECISION_DOUBLE;
     pb.grain = RIDGE_GRAIN_TARGET;
     pb.nb = o->nb;
     /* The configured budget is the whole rank's: the solver gets what the driver's own

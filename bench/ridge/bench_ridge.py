@@ -6,7 +6,9 @@ levels, float64) and the same penalty grid, in one script at the same thread cou
 peak memory (getrusage maxrss; the solver's tracked peak), GFLOP/s of the GEMM phases against
 this machine's dgemm rate, and the largest relative difference of predictions and chosen
 penalties of
-  * bmc: bench_ridge (ridge_fit + ridge_predict, mpirun -np P, OPENBLAS_NUM_THREADS = T),
+  * bmc: bench_ridge (ridge_fit + ridge_predict, mpirun -np P, OPENBLAS_NUM_THREADS = T);
+    mode loo is bmc-train's default (score_precision mixed: float32 screen, near ties
+    rescored in float64), loo-double scores everything in float64,
   * sklearn: RidgeCV(alphas, alpha_per_target=True) (exact LOO, "gcv_mode=auto": eigen of X·Xᵀ
     for n ≤ p), threads capped with threadpoolctl to the same total,
   * numpy: the same eigendecomposition algorithm as ridge.c in NumPy (eigh of Xc·Xcᵀ + 1·1ᵀ,
@@ -26,10 +28,10 @@ ALPHA_ARG = "logspace:-2:6:17"
 # name: (n, p, t, mode(s), implementations, memory budget MiB per rank)
 SIZES = {
     "tiny": (300, 500, 50, ["loo", "gcv"], 64),  # smoke test of the script
-    "s1": (2000, 4000, 768, ["loo", "gcv"], 1024),
-    "s2": (4000, 8000, 768, ["loo", "gcv"], 2048),
-    "s3": (9000, 15000, 768, ["loo"], 8192),
-    "s4": (2000, 4000, 20000, ["gcv", "loo"], 1024),
+    "s1": (2000, 4000, 768, ["loo", "loo-double", "gcv"], 1024),
+    "s2": (4000, 8000, 768, ["loo", "loo-double", "gcv"], 2048),
+    "s3": (9000, 15000, 768, ["loo", "loo-double"], 8192),
+    "s4": (2000, 4000, 20000, ["gcv", "loo", "loo-double"], 1024),
 }
 M_TEST = 200
 
@@ -157,7 +159,7 @@ def run_ref(a, kind, data, mode, threads, tag, log):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     res = os.path.join(a.work, f"{kind}_{tag}")
     r = run([sys.executable, os.path.abspath(__file__), "--worker", kind, "--data", data,
-             "--mode", mode, "--result", res], env, log)
+             "--mode", mode.split("-")[0], "--result", res], env, log)
     if r is not None:
         r["pred"], r["alpha"] = np.load(res + ".pred.npy"), np.load(res + ".alpha.npy")
     return r
@@ -225,7 +227,7 @@ def main():
                 if sk:
                     log(f"sklearn {size}: fit {sk['fit_s']:.2f} s maxrss {sk['maxrss'] / 2**30:.2f} GiB {sk['threads']}")
             nu = None
-            if f"numpy@{size}" not in skip and f"numpy@{size}_{mode}" not in skip:
+            if mode != "loo-double" and f"numpy@{size}" not in skip and f"numpy@{size}_{mode}" not in skip:
                 nu = best_of(run_ref, a, "numpy", data, mode, T, tag, log)
                 if nu:
                     log(f"numpy {tag}: fit {nu['fit_s']:.2f} s maxrss {nu['maxrss'] / 2**30:.2f} GiB")
@@ -256,7 +258,8 @@ def format_row(r):
     shape = f"{r['n']}×{r['p']}×{r['t']}"
     ph, dg = b["phases"], b["dgemm_gflops"]
     pct = lambda x: f"{x:.1f} ({100 * x / dg:.0f}%)"
-    out.append(f"| {shape} | {r['mode']} | bmc | {b['fit_s']:.2f} | 1 | {b['maxrss'] / 2**30:.2f} | "
+    mode = r["mode"] + (f" (mixed; {b['rescored']} rescored)" if b.get("mixed") else "")
+    out.append(f"| {shape} | {mode} | bmc | {b['fit_s']:.2f} | 1 | {b['maxrss'] / 2**30:.2f} | "
                f"{b['mem_peak'] / 2**30:.2f} / {b['mem_budget'] / 2**30:.2f} | {pct(ph['gram']['gflops'])} | "
                f"{pct(ph['score']['gflops'])} | {pct(ph['solve']['gflops'])} | {dg:.1f} | – | – |")
     for name, ref in (("sklearn RidgeCV (LOO)", r["sk"]), ("numpy (same algorithm)", r["nu"])):

@@ -62,7 +62,7 @@ static int align_fit_local(const ev_plan *p, long k, int pt, int ps, const doubl
     bmc_grid g;
     if (bmc_grid_init(&g, MPI_COMM_SELF, 1, 1, err)) return -1;
     ridge_problem pb = {&g, (int)k, pt, ps, p->n_align_alpha, p->align_alphas, RIDGE_LOO, 0,
-                        RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, 0, 0};
+                        RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, 0, 0, RIDGE_PRECISION_DOUBLE};
     ridge_result rr;
     ridge_model md;
     int rc = ridge_fit_rows(&pb, xa_t, xa_s, &rr, &md, err);

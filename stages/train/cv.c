@@ -38,6 +38,9 @@ int ridge_check_problem(const ridge_problem *pb, bmc_err *err) {
     if (pb->mode != RIDGE_LOO && pb->mode != RIDGE_GCV && pb->mode != RIDGE_KFOLD)
         return bmc_err_set(err, "use loo, gcv or kfold", "%s: unknown selection mode %d", where,
                            (int)pb->mode);
+    if (pb->precision != RIDGE_PRECISION_DOUBLE && pb->precision != RIDGE_PRECISION_MIXED)
+        return bmc_err_set(err, "use double or mixed", "%s: unknown score precision %d", where,
+                           (int)pb->precision);
     if (pb->mode == RIDGE_KFOLD && (pb->kfold < 2 || pb->kfold > pb->n))
         return bmc_err_set(err, "the number of folds must be between 2 and the sample count",
                            "%s: k-fold with k = %d on %d samples", where, pb->kfold, pb->n);
@@ -215,6 +218,7 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
         int ml = bmc_numroc(n_tr, z->nb, z->g->myrow, 0, z->g->nprow);
         size_t m1 = (size_t)(ml > 1 ? ml : 1), cw = RIDGE_GDIAG_CHUNK;
         peak = max_sz(peak, resid + (m1 * cw + cw * na) * d);
+        if (ridge_uses_mixed(pb)) resid += dm_sz(z, r, r) / 2; /* float32 copy of Q */
     }
     /* one column block */
     size_t ntb = (size_t)tb, ym = ntb * d;
@@ -232,6 +236,11 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
         int mloc_r = bmc_numroc(r, z->nb, z->g->myrow, 0, z->g->nprow);
         size_t rmat = pb->mode == RIDGE_GCV ? (size_t)(mloc_r > 1 ? mloc_r : 1) * na * d /* wl */
                                             : dm_sz(z, n_te ? n_te : n_tr, tb);
+        if (ridge_uses_mixed(pb) && !n_te) { /* float32 Z and R, the near-tie rescoring */
+            int cw = ridge_rescore_cols(tb);
+            rmat = dm_sz(z, r, tb) + 3 * dm_sz(z, r, cw) + na * (size_t)cw * d +
+                   ntb * sizeof(int);
+        }
         blk = max_sz(blk, work + part + rmat);
     }
     if (solve) {

@@ -60,7 +60,8 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
     BMC_MPI(MPI_Allreduce(&used, &umax, 1, MPI_UNSIGNED_LONG, MPI_MAX, comm));
     size_t left = p->mem_per_rank > reader_mem + umax ? p->mem_per_rank - reader_mem - umax : 1;
     ridge_problem pb = {grid, (int)in->n_train, pf, g->p, p->n_alpha, p->alphas, p->mode,
-                        p->kfold, RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, left, 0};
+                        p->kfold, RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, left, 0,
+                        p->precision};
     ridge_result rr;
     ridge_model md;
     int rc = ridge_fit_rows(&pb, x, g->x, &rr, &md, err);

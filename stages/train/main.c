@@ -38,6 +38,9 @@ static const char usage[] =
     "  only           list of mapping names to run (default all)\n"
     "  alphas         strictly increasing penalties > 0 (default 17 values 10^-1 .. 10^7)\n"
     "  cv             loo | gcv | kfold (default loo: exact leave-one-out)\n"
+    "  score_precision  mixed | double (default mixed): loo's per-penalty GEMMs in float32,\n"
+    "                 near ties (scores within 1e-4) rescored in float64, so the chosen\n"
+    "                 penalties are float64's; model always float64 (double: all float64)\n"
     "  folds          k for kfold (default 5)\n"
     "  granularity    target | token | group (default target); group: CLS/pooled vs patches\n"
     "  global_weight, fine_weight   weights of the group criterion (default 1, 1)\n"
@@ -145,7 +148,7 @@ int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     static const char *const keys[] = {"mappings", "only", "alphas", "cv", "folds",
                                        "granularity", "global_weight", "fine_weight",
                                        "mem_per_rank", "grid", "encoding", "voxel_weighting",
-                                       "r2_threshold", "dtype"};
+                                       "r2_threshold", "dtype", "score_precision"};
     if (bmc_stage_check_names(s, ins, 3, outs, 2, err)) return -1;
     if (!(p->fmri = bmc_stage_input(s, "fmri", err))) return -1;
     if (!(p->features = bmc_stage_input(s, "features", err))) return -1;
@@ -178,6 +181,9 @@ int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     if (bmc_cfg_enum(pm, "voxel_weighting", 0, 0, voxw, 3, &p->voxel_weighting, err)) return -1;
     if (bmc_cfg_double(pm, "r2_threshold", 0, 0.0, -1e300, 1.0, &p->r2_threshold, err)) return -1;
     if (bmc_cfg_enum(pm, "dtype", 0, 0, dtypes, 2, &dt, err)) return -1;
+    static const char *const precisions[] = {"double", "mixed"};
+    if (bmc_cfg_enum(pm, "score_precision", 0, 1, precisions, 2, &v, err)) return -1;
+    p->precision = (ridge_precision)v;
     p->dtype = dt ? BMC_F64 : BMC_F32;
     if (p->voxel_weighting != VOXW_NONE && !p->encoding)
         return bmc_cfg_error_at(bmc_cfg_get(pm, "voxel_weighting"), err,
@@ -302,7 +308,8 @@ static int run_decoder(run_state *r, const train_mapping *m, bmc_h5 *f, bmc_err 
         size_t used = reader_mem + (size_t)xmax;
         ridge_problem pb = {&r->grid, (int)r->in.n_train, pk, t, p->n_alpha, p->alphas, p->mode,
                             p->kfold, p->grain, fr.W, 2, group_of, gw,
-                            p->mem_per_rank > used ? p->mem_per_rank - used : 1, 0};
+                            p->mem_per_rank > used ? p->mem_per_rank - used : 1, 0,
+                            p->precision};
         bmc_log_info("mapping %s: fMRI group %s (%d voxels) -> %s (%d tokens x %d = %d targets), "
                      "%ld training images, %s form", m->name, g->name, pk, m->y_dataset,
                      fr.n_tok, fr.W, t, r->in.n_train, (int)r->in.n_train <= pk ? "dual" : "primal");
@@ -355,7 +362,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
         if (!rc) {
             ridge_problem pb = {&r->grid, (int)r->in.n_train, 1, feat_reader_cols(&fr),
                                 p->n_alpha, p->alphas, p->mode, p->kfold, p->grain, fr.W, 2,
-                                NULL, NULL, 0, 0};
+                                NULL, NULL, 0, 0, p->precision};
             int *gof = xcalloc((size_t)pb.t, sizeof *gof);
             double gw[2] = {p->global_weight, p->fine_weight};
             pb.group_of = gof;

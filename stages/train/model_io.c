@@ -169,6 +169,9 @@ int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
     rc = attr_str(f, base, "cv", cv_names[p->mode], rc, err);
     rc = attr_int(f, base, "folds", p->mode == RIDGE_KFOLD ? p->kfold : 0, rc, err);
     rc = attr_str(f, base, "granularity", grain_names[p->grain], rc, err);
+    /* what the scores are: float64 everywhere, or the float32 screen with ties rescored */
+    rc = attr_str(f, base, "score_precision", rr->mixed ? "mixed" : "double", rc, err);
+    rc = attr_int(f, base, "rescored_targets", rr->rescored, rc, err);
     rc = attr_f64(f, base, "global_weight", p->global_weight, rc, err);
     rc = attr_f64(f, base, "fine_weight", p->fine_weight, rc, err);
     rc = attr_str(f, base, "voxel_weighting", voxw_names[p->voxel_weighting], rc, err);

@@ -19,6 +19,9 @@
 #include "ridge_eig.h"
 
 /* BLAS (OpenBLAS) for one process: the Gram product (the eigensolver is ridge_eig.c). */
+void sgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
+            const float *beta, float *c, const int *ldc, size_t lta, size_t ltb);
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
             const double *a, const int *lda, const double *beta, double *c, const int *ldc,
             size_t luplo, size_t ltrans);
@@ -52,6 +55,7 @@ typedef struct basis {
     bmc_distmat U;    /* primal: Xc·V (n_tr × p)                                            */
     bmc_distmat A;    /* k-fold: held-out projection, n_te × r (Xte·Xcᵀ·Q or Xte·V)          */
     double *gdiag;    /* LOO: n_alpha × n_tr, G⁻¹_ii (dual) or 1 − h_ii (primal)            */
+    float *q32;       /* MIXED: float32 copy of Q's local array (same layout), else NULL   */
 } basis;
 
 /* The spectral weight of direction j for penalty a: 1/(s_j + α), 0 on the intercept. */
@@ -213,12 +217,18 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
         if (!b->dual)
             for (size_t q = 0; q < na * ntr; q++)
                 b->gdiag[q] = 1.0 - 1.0 / (double)b->n_tr - b->gdiag[q];
+        if (ridge_uses_mixed(pb)) {
+            size_t count = (size_t)b->Q.lld * (size_t)b->Q.nloc;
+            b->q32 = mt_get(mt, count, sizeof(float));
+            for (size_t q = 0; q < count; q++) b->q32[q] = (float)b->Q.data[q];
+        }
     }
     lap(fc, RIDGE_PHASE_EIG, t0);
     return 0;
 }
 
 static void basis_free(mem_track *mt, const ridge_problem *pb, basis *b) {
+    mt_put(mt, b->q32, (size_t)b->Q.lld * (size_t)b->Q.nloc, sizeof(float));
     mt_put(mt, b->gdiag, (size_t)pb->n_alpha * (size_t)b->n_tr, sizeof(double));
     dm_free(mt, &b->A);
     dm_free(mt, &b->U);
@@ -276,6 +286,117 @@ static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
     return 0;
 }
 
+/* Local: the LOO sums Σ_i (c_ik / G⁻¹_ii)² over this rank's rows of column k of R (n_tr × tb,
+ * rows laid out as P's), added into part[a·tb + k]; R is float or double (one is NULL). */
+static void loo_sums(const basis *b, const ridge_problem *pb, const bmc_distmat *P, int a,
+                     const float *r32, const double *r64, double *rgd, double *part) {
+    const double *gd = b->gdiag + (size_t)a * (size_t)b->n_tr;
+    for (int li = 0; li < P->mloc; li++) rgd[li] = gd[ROW_G(P, li)];
+    size_t ntb = (size_t)P->n;
+    (void)pb;
+    for (int lj = 0; lj < P->nloc; lj++) {
+        double sum = 0.0;
+        size_t off = (size_t)lj * (size_t)P->lld;
+        if (r32)
+            for (int li = 0; li < P->mloc; li++) {
+                double e = (double)r32[off + (size_t)li] / rgd[li];
+                sum += e * e;
+            }
+        else
+            for (int li = 0; li < P->mloc; li++) {
+                double e = r64[off + (size_t)li] / rgd[li];
+                sum += e * e;
+            }
+        part[(size_t)a * ntb + (size_t)COL_G(P, lj)] += sum;
+    }
+}
+
+/* Collective: the MIXED screen of one block (dual LOO): for every penalty, c = Q·(w ∘ P) by a
+ * float32 GEMM on b->q32 and a float32 copy of the scaled projection, and its LOO sums added
+ * into part (na × tb, this rank's rows; summed over ranks by the caller). `buf` holds the two
+ * float32 matrices (2 · P's local size). */
+static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
+                             float *buf, double *part) {
+    size_t cnt = (size_t)P->lld * (size_t)P->nloc;
+    float *z = buf, *r = buf + cnt;
+    double *w = XNEW(w, P->mloc > 0 ? P->mloc : 1), *rgd = XNEW(rgd, P->mloc > 0 ? P->mloc : 1);
+    int m = b->r, n = P->n, k = b->r, one = 1;
+    const float f1 = 1.0f, f0 = 0.0f;
+    for (int a = 0; a < pb->n_alpha; a++) {
+        for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), pb->alphas[a]);
+        for (int lj = 0; lj < P->nloc; lj++)
+            for (int li = 0; li < P->mloc; li++)
+                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)(AT(P, li, lj) * w[li]);
+        if (P->grid->size == 1)
+            sgemm_("N", "N", &m, &n, &k, &f1, b->q32, &b->Q.lld, z, &P->lld, &f0, r, &P->lld, 1,
+                   1);
+        else
+            psgemm_("N", "N", &m, &n, &k, &f1, b->q32, &one, &one, b->Q.desc, z, &one, &one,
+                    P->desc, &f0, r, &one, &one, P->desc, 1, 1);
+        loo_sums(b, pb, P, a, r, NULL, rgd, part);
+    }
+    free(rgd);
+    free(w);
+}
+
+/* Collective: the MIXED rescoring of near ties in columns [col0, col0 + tb): every column
+ * whose lowest screened score is within RIDGE_MIXED_TIE (relative) of another penalty's gets
+ * all its scores recomputed in float64 (Q·(w ∘ P) by the float64 GEMM), overwriting the
+ * screened ones; gathered rescore_cols at a time into pf/zf/rf (r × cw, allocated by the
+ * caller). `flag` (tb ints) and `part` (na × cw) are scratch. Returns the columns rescored. */
+static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P, int col0,
+                              bmc_distmat *pf, bmc_distmat *zf, bmc_distmat *rf, int *flag,
+                              double *part) {
+    const ridge_problem *pb = fc->pb;
+    const bmc_grid *g = fc->g;
+    size_t t = (size_t)pb->t, na = (size_t)pb->n_alpha;
+    int tb = P->n, nf = 0, cw = pf->n, one = 1;
+    for (int k = 0; k < tb; k++) {
+        const double *col = fc->res->scores + (size_t)col0 + (size_t)k;
+        int bi = 0;
+        for (int a = 1; a < pb->n_alpha; a++)
+            if (col[(size_t)a * t] < col[(size_t)bi * t]) bi = a;
+        double lim = col[(size_t)bi * t] * (1.0 + RIDGE_MIXED_TIE);
+        int near = 0;
+        for (int a = 0; a < pb->n_alpha && !near; a++)
+            near = a != bi && !(col[(size_t)a * t] > lim);
+        if (near) flag[nf++] = k;
+    }
+    double *rgd = XNEW(rgd, P->mloc > 0 ? P->mloc : 1);
+    for (int c0 = 0; c0 < nf; c0 += cw) {
+        int len = nf - c0 < cw ? nf - c0 : cw;
+        /* runs of consecutive flagged columns → columns c0.. of pf (whole width zeroed) */
+        memset(pf->data, 0, (size_t)pf->lld * (size_t)pf->nloc * sizeof(double));
+        for (int q = c0; q < c0 + len;) {
+            int run = 1;
+            while (q + run < c0 + len && flag[q + run] == flag[q] + run) run++;
+            if (g->size == 1) {
+                memcpy(&AT(pf, 0, q - c0), &AT(P, 0, flag[q]),
+                       (size_t)run * (size_t)P->lld * sizeof(double));
+            } else {
+                int m = P->m, ja = flag[q] + 1, jb = q - c0 + 1;
+                pdgemr2d_(&m, &run, P->data, &one, &ja, P->desc, pf->data, &one, &jb, pf->desc,
+                          &g->ctxt);
+            }
+            q += run;
+        }
+        memset(part, 0, na * (size_t)cw * sizeof(double));
+        for (int a = 0; a < pb->n_alpha; a++) {
+            scale_projection(b, pb, pf, a, NULL, 0, zf);
+            gemm("N", "N", 1.0, &b->Q, zf, 0.0, rf);
+            /* loo_sums indexes part by the block width: pf's columns are this chunk's */
+            loo_sums(b, pb, rf, a, NULL, rf->data, rgd, part);
+        }
+        allsum(part, na * (size_t)cw, g->comm);
+        for (int c = 0; c < len; c++)
+            for (size_t a = 0; a < na; a++)
+                fc->res->scores[a * t + (size_t)col0 + (size_t)flag[c0 + c]] =
+                    part[a * (size_t)cw + (size_t)c] / (double)b->n_tr;
+    }
+    free(rgd);
+    return nf;
+}
+
 /* Collective: scores (mode's definition) of columns [col0, col0 + tb) for every penalty, added
  * into fc->res->scores with factor `weight`; with `best` (global, t) also the solve. */
 static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double weight,
@@ -298,7 +419,9 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
     size_t na = (size_t)pb->n_alpha, ntb = (size_t)tb;
 
     if (score) {
-        double *part = mt_get(mt, na * ntb + ntb, sizeof(double));
+        double *part = mt_get(mt, na * ntb + ntb, sizeof(double)), *fpart = NULL;
+        bmc_distmat pf, zf, rf; /* MIXED: near-tie rescoring buffers */
+        int *flag = NULL;
         if (pb->mode == RIDGE_GCV) { /* residual norms from the projections, O(r·tb) */
             double *yy = part + na * ntb;
             if (!b->dual)
@@ -328,6 +451,17 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
                 lj0 += len;
             }
             mt_put(mt, wl, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
+        } else if (b->q32 != NULL) { /* MIXED: float32 Z and R, then the near-tie buffers */
+            size_t cnt = (size_t)P.lld * (size_t)P.nloc;
+            float *buf = mt_get(mt, 2 * cnt, sizeof(float));
+            int cw = ridge_rescore_cols(tb);
+            dm_init(mt, &pf, g, b->r, cw, fc->nb);
+            dm_init(mt, &zf, g, b->r, cw, fc->nb);
+            dm_init(mt, &rf, g, b->r, cw, fc->nb);
+            fpart = mt_get(mt, na * (size_t)cw, sizeof(double));
+            flag = mt_get(mt, ntb, sizeof(int));
+            score_loo_screen(b, pb, &P, buf, part);
+            mt_put(mt, buf, 2 * cnt, sizeof(float));
         } else {
             bmc_distmat *src = kfold ? &yte : &ytr;
             dm_init(mt, &R, g, src->m, tb, fc->nb);
@@ -375,6 +509,16 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
                 }
                 fc->res->scores[a * (size_t)pb->t + (size_t)col0 + k] += weight * v;
             }
+        }
+        if (b->q32 != NULL) {
+            BMC_CHECK(select_here && weight == 1.0); /* the only writer of these scores */
+            fc->res->mixed = 1;
+            fc->res->rescored += rescore_near_ties(fc, b, &P, col0, &pf, &zf, &rf, flag, fpart);
+            mt_put(mt, flag, ntb, sizeof(int));
+            mt_put(mt, fpart, na * (size_t)pf.n, sizeof(double));
+            dm_free(mt, &rf);
+            dm_free(mt, &zf);
+            dm_free(mt, &pf);
         }
         mt_put(mt, part, na * ntb + ntb, sizeof(double));
         if (select_here) /* per-target choice: first α of the lowest score, as sklearn */

@@ -13,6 +13,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_scalapack.h"
+#include "ridge.h"
 #include "ridge_eig.h"
 
 /* ---- tracked allocations --------------------------------------------------------------- */
@@ -103,6 +104,15 @@ static inline void rb_free(mem_track *mt, rbmat *a) {
  * (RB_TILE × RB_TILE), so both sides are walked within a few cache lines and pages; the
  * element-wise loop missed the TLB on every write at large leading dimensions. */
 enum { RB_TILE = 32 };
+
+/* Whether the fit scores LOO through the float32 screen (ridge_precision MIXED). Local. */
+static inline int ridge_uses_mixed(const ridge_problem *pb) {
+    return pb->precision == RIDGE_PRECISION_MIXED && pb->mode == RIDGE_LOO &&
+           pb->grain == RIDGE_GRAIN_TARGET && pb->n <= pb->p;
+}
+
+/* Columns per float64 rescoring GEMM of MIXED near ties (at most a block's width). */
+static inline int ridge_rescore_cols(int tb) { return tb < 64 ? tb : 64; }
 
 /* Columns of the eigenvectors squared per GEMM when forming the LOO diagonals (ridge.c). */
 enum { RIDGE_GDIAG_CHUNK = 16 };

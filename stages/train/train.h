@@ -30,6 +30,7 @@ typedef struct train_plan {
     ridge_mode mode;
     int kfold;
     ridge_grain grain;
+    ridge_precision precision; /* LOO scoring arithmetic (score_precision)                */
     double global_weight, fine_weight;
     size_t mem_per_rank;
     int nprow, npcol;

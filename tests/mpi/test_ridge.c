@@ -22,6 +22,7 @@
 typedef struct tcase {
     int n, p, t, m, na, mode, k, grain, token, ngroups, nb;
     long budget;
+    int precision; /* ridge_precision */
     double alphas[64], weights[16];
     int group_of[64];
     double *X, *Y, *Xt; /* whole matrices, C order */
@@ -80,6 +81,7 @@ static int read_case(const char *dir, tcase *c) {
         else if (!strcmp(key, "ngroups")) c->ngroups = iv;
         else if (!strcmp(key, "nb")) c->nb = iv;
         else if (!strcmp(key, "budget")) c->budget = v;
+        else if (!strcmp(key, "precision")) c->precision = iv;
     }
     fclose(f);
     c->X = read_raw(dir, "X.bin", (size_t)c->n * (size_t)c->p);
@@ -104,6 +106,7 @@ static void problem_of(const tcase *c, const bmc_grid *g, ridge_problem *pb) {
     pb->group_of = c->group_of;
     pb->group_weight = c->weights;
     pb->nb = c->nb;
+    pb->precision = (ridge_precision)c->precision;
     /* budget 1 means: 40% of the way from one column per block to all columns at once */
     if (c->budget == 1) {
         size_t lo = ridge_memory_predict(pb, 1), hi = ridge_memory_predict(pb, c->t);
@@ -239,8 +242,10 @@ static void run_case(const char *dir, const tcase *c, int nprow, int npcol) {
         write_raw(dir, name, all_pred, (size_t)c->m * t);
         v[0] = res.zero_var_cols;
         v[1] = res.block_cols;
+        v[2] = (double)res.rescored;
+        v[3] = res.mixed;
         snprintf(name, sizeof name, "info_%dx%d.bin", nprow, npcol);
-        write_raw(dir, name, v, 2);
+        write_raw(dir, name, v, 4);
         free(v);
     }
     free(coef);
