@@ -239,7 +239,7 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
         if (ridge_uses_mixed(pb) && !n_te) { /* float32 Z and R, the near-tie rescoring */
             int cw = ridge_rescore_cols(tb);
             rmat = dm_sz(z, r, tb) + 3 * dm_sz(z, r, cw) + na * (size_t)cw * d +
-                   ntb * sizeof(int);
+                   ntb * (sizeof(int) + d);
         }
         blk = max_sz(blk, work + part + rmat);
     }

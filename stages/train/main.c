@@ -39,7 +39,7 @@ static const char usage[] =
     "  alphas         strictly increasing penalties > 0 (default 17 values 10^-1 .. 10^7)\n"
     "  cv             loo | gcv | kfold (default loo: exact leave-one-out)\n"
     "  score_precision  mixed | double (default mixed): loo's per-penalty GEMMs in float32,\n"
-    "                 near ties (scores within 1e-4) rescored in float64, so the chosen\n"
+    "                 near ties (scores within 1e-5) rescored in float64, so the chosen\n"
     "                 penalties are float64's; model always float64 (double: all float64)\n"
     "  folds          k for kfold (default 5)\n"
     "  granularity    target | token | group (default target); group: CLS/pooled vs patches\n"

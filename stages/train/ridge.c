@@ -288,12 +288,11 @@ static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
 
 /* Local: the LOO sums Σ_i (c_ik / G⁻¹_ii)² over this rank's rows of column k of R (n_tr × tb,
  * rows laid out as P's), added into part[a·tb + k]; R is float or double (one is NULL). */
-static void loo_sums(const basis *b, const ridge_problem *pb, const bmc_distmat *P, int a,
-                     const float *r32, const double *r64, double *rgd, double *part) {
+static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r32,
+                     const double *r64, double *rgd, double *part) {
     const double *gd = b->gdiag + (size_t)a * (size_t)b->n_tr;
     for (int li = 0; li < P->mloc; li++) rgd[li] = gd[ROW_G(P, li)];
     size_t ntb = (size_t)P->n;
-    (void)pb;
     for (int lj = 0; lj < P->nloc; lj++) {
         double sum = 0.0;
         size_t off = (size_t)lj * (size_t)P->lld;
@@ -333,68 +332,81 @@ static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_
         else
             psgemm_("N", "N", &m, &n, &k, &f1, b->q32, &one, &one, b->Q.desc, z, &one, &one,
                     P->desc, &f0, r, &one, &one, P->desc, 1, 1);
-        loo_sums(b, pb, P, a, r, NULL, rgd, part);
+        loo_sums(b, P, a, r, NULL, rgd, part);
     }
     free(rgd);
     free(w);
 }
 
-/* Collective: the MIXED rescoring of near ties in columns [col0, col0 + tb): every column
- * whose lowest screened score is within RIDGE_MIXED_TIE (relative) of another penalty's gets
- * all its scores recomputed in float64 (Q·(w ∘ P) by the float64 GEMM), overwriting the
- * screened ones; gathered rescore_cols at a time into pf/zf/rf (r × cw, allocated by the
- * caller). `flag` (tb ints) and `part` (na × cw) are scratch. Returns the columns rescored. */
+/* Collective: the MIXED rescoring of near ties in columns [col0, col0 + tb). A column is
+ * near a tie when another penalty's screened score is within RIDGE_MIXED_TIE (relative) of
+ * its lowest; its scores of those penalties and of the lowest are recomputed in float64
+ * (Q·(w ∘ P) by the float64 GEMM) and overwrite the screened ones. The others stay screened:
+ * they exceed the lowest by far more than the screen's rounding, so the choice among the
+ * rescored ones is the float64 choice. Penalty by penalty, the columns to rescore are gathered
+ * rescore_cols at a time into pf/zf/rf (r × cw, allocated by the caller). `lim` (tb doubles),
+ * `list` (tb ints) and `part` (na × cw) are scratch. Returns the columns near a tie. */
 static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P, int col0,
-                              bmc_distmat *pf, bmc_distmat *zf, bmc_distmat *rf, int *flag,
-                              double *part) {
+                              bmc_distmat *pf, bmc_distmat *zf, bmc_distmat *rf, double *lim,
+                              int *list, double *part) {
     const ridge_problem *pb = fc->pb;
     const bmc_grid *g = fc->g;
-    size_t t = (size_t)pb->t, na = (size_t)pb->n_alpha;
-    int tb = P->n, nf = 0, cw = pf->n, one = 1;
-    for (int k = 0; k < tb; k++) {
+    size_t t = (size_t)pb->t;
+    int tb = P->n, cw = pf->n, one = 1;
+    long near_cols = 0;
+    for (int k = 0; k < tb; k++) { /* lim[k]: rescore penalties scoring ≤ lim; −1: none */
         const double *col = fc->res->scores + (size_t)col0 + (size_t)k;
         int bi = 0;
         for (int a = 1; a < pb->n_alpha; a++)
             if (col[(size_t)a * t] < col[(size_t)bi * t]) bi = a;
-        double lim = col[(size_t)bi * t] * (1.0 + RIDGE_MIXED_TIE);
+        lim[k] = col[(size_t)bi * t] * (1.0 + RIDGE_MIXED_TIE);
         int near = 0;
         for (int a = 0; a < pb->n_alpha && !near; a++)
-            near = a != bi && !(col[(size_t)a * t] > lim);
-        if (near) flag[nf++] = k;
+            near = a != bi && !(col[(size_t)a * t] > lim[k]);
+        if (!near) lim[k] = -1.0; /* scores are sums of squares, ≥ 0 */
+        near_cols += near;
     }
     double *rgd = XNEW(rgd, P->mloc > 0 ? P->mloc : 1);
-    for (int c0 = 0; c0 < nf; c0 += cw) {
-        int len = nf - c0 < cw ? nf - c0 : cw;
-        /* runs of consecutive flagged columns → columns c0.. of pf (whole width zeroed) */
-        memset(pf->data, 0, (size_t)pf->lld * (size_t)pf->nloc * sizeof(double));
-        for (int q = c0; q < c0 + len;) {
-            int run = 1;
-            while (q + run < c0 + len && flag[q + run] == flag[q] + run) run++;
-            if (g->size == 1) {
-                memcpy(&AT(pf, 0, q - c0), &AT(P, 0, flag[q]),
-                       (size_t)run * (size_t)P->lld * sizeof(double));
-            } else {
-                int m = P->m, ja = flag[q] + 1, jb = q - c0 + 1;
-                pdgemr2d_(&m, &run, P->data, &one, &ja, P->desc, pf->data, &one, &jb, pf->desc,
-                          &g->ctxt);
+    int m = b->r, k = b->r;
+    const double d1 = 1.0, d0 = 0.0;
+    for (int a = 0; a < pb->n_alpha; a++) {
+        double *sa = fc->res->scores + (size_t)a * t + (size_t)col0;
+        int nl = 0;
+        for (int c = 0; c < tb; c++)
+            if (lim[c] >= 0.0 && !(sa[c] > lim[c])) list[nl++] = c;
+        for (int c0 = 0; c0 < nl; c0 += cw) {
+            int len = nl - c0 < cw ? nl - c0 : cw;
+            for (int q = c0; q < c0 + len;) { /* runs of consecutive columns → pf[:, q − c0] */
+                int run = 1;
+                while (q + run < c0 + len && list[q + run] == list[q] + run) run++;
+                if (g->size == 1) {
+                    memcpy(&AT(pf, 0, q - c0), &AT(P, 0, list[q]),
+                           (size_t)run * (size_t)P->lld * sizeof(double));
+                } else {
+                    int rows = P->m, ja = list[q] + 1, jb = q - c0 + 1;
+                    pdgemr2d_(&rows, &run, P->data, &one, &ja, P->desc, pf->data, &one, &jb,
+                              pf->desc, &g->ctxt);
+                }
+                q += run;
             }
-            q += run;
-        }
-        memset(part, 0, na * (size_t)cw * sizeof(double));
-        for (int a = 0; a < pb->n_alpha; a++) {
             scale_projection(b, pb, pf, a, NULL, 0, zf);
-            gemm("N", "N", 1.0, &b->Q, zf, 0.0, rf);
-            /* loo_sums indexes part by the block width: pf's columns are this chunk's */
-            loo_sums(b, pb, rf, a, NULL, rf->data, rgd, part);
+            /* rf[:, :len] = Q·zf[:, :len]; columns past len of pf/zf/rf are stale and their
+             * sums (part past len) are never read */
+            if (g->size == 1)
+                dgemm_("N", "N", &m, &len, &k, &d1, b->Q.data, &b->Q.lld, zf->data, &zf->lld, &d0,
+                       rf->data, &rf->lld, 1, 1);
+            else
+                pdgemm_("N", "N", &m, &len, &k, &d1, b->Q.data, &one, &one, b->Q.desc, zf->data,
+                        &one, &one, zf->desc, &d0, rf->data, &one, &one, rf->desc, 1, 1);
+            double *pa = part + (size_t)a * (size_t)cw;
+            memset(pa, 0, (size_t)cw * sizeof(double));
+            loo_sums(b, rf, a, NULL, rf->data, rgd, part);
+            allsum(pa, (size_t)cw, g->comm);
+            for (int c = 0; c < len; c++) sa[list[c0 + c]] = pa[c] / (double)b->n_tr;
         }
-        allsum(part, na * (size_t)cw, g->comm);
-        for (int c = 0; c < len; c++)
-            for (size_t a = 0; a < na; a++)
-                fc->res->scores[a * t + (size_t)col0 + (size_t)flag[c0 + c]] =
-                    part[a * (size_t)cw + (size_t)c] / (double)b->n_tr;
     }
     free(rgd);
-    return nf;
+    return near_cols;
 }
 
 /* Collective: scores (mode's definition) of columns [col0, col0 + tb) for every penalty, added
@@ -421,7 +433,8 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
     if (score) {
         double *part = mt_get(mt, na * ntb + ntb, sizeof(double)), *fpart = NULL;
         bmc_distmat pf, zf, rf; /* MIXED: near-tie rescoring buffers */
-        int *flag = NULL;
+        double *lim = NULL;
+        int *list = NULL;
         if (pb->mode == RIDGE_GCV) { /* residual norms from the projections, O(r·tb) */
             double *yy = part + na * ntb;
             if (!b->dual)
@@ -459,7 +472,8 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
             dm_init(mt, &zf, g, b->r, cw, fc->nb);
             dm_init(mt, &rf, g, b->r, cw, fc->nb);
             fpart = mt_get(mt, na * (size_t)cw, sizeof(double));
-            flag = mt_get(mt, ntb, sizeof(int));
+            lim = mt_get(mt, ntb, sizeof(double));
+            list = mt_get(mt, ntb, sizeof(int));
             score_loo_screen(b, pb, &P, buf, part);
             mt_put(mt, buf, 2 * cnt, sizeof(float));
         } else {
@@ -513,8 +527,10 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
         if (b->q32 != NULL) {
             BMC_CHECK(select_here && weight == 1.0); /* the only writer of these scores */
             fc->res->mixed = 1;
-            fc->res->rescored += rescore_near_ties(fc, b, &P, col0, &pf, &zf, &rf, flag, fpart);
-            mt_put(mt, flag, ntb, sizeof(int));
+            fc->res->rescored += rescore_near_ties(fc, b, &P, col0, &pf, &zf, &rf, lim, list,
+                                                   fpart);
+            mt_put(mt, list, ntb, sizeof(int));
+            mt_put(mt, lim, ntb, sizeof(double));
             mt_put(mt, fpart, na * (size_t)pf.n, sizeof(double));
             dm_free(mt, &rf);
             dm_free(mt, &zf);

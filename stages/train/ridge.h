@@ -29,16 +29,16 @@ typedef enum { RIDGE_GRAIN_TARGET = 0, RIDGE_GRAIN_TOKEN = 1, RIDGE_GRAIN_GROUP 
 /* Arithmetic of the LOO scores (ridge_problem.precision):
  *  DOUBLE: everything in float64 (scores equal scikit-learn's to ~1e-13);
  *  MIXED:  the per-penalty GEMMs of exact LOO run in float32 (twice the rate) as a screen;
- *          every target whose best score is within RIDGE_MIXED_TIE (relative) of another
- *          penalty's is rescored in float64, so the choice is the float64 choice; the stored
- *          scores of the other targets carry float32 rounding (~1e-7 relative). The solve and
- *          the model are float64 either way. Applies to mode LOO, grain TARGET, dual form
- *          (n ≤ p); elsewhere it means DOUBLE. */
+ *          where another penalty's screened score is within RIDGE_MIXED_TIE (relative) of a
+ *          target's lowest, the scores of those penalties and of the lowest are recomputed in
+ *          float64, so the choice is the float64 choice; the other stored scores carry float32
+ *          rounding (~1e-7 relative). The solve and the model are float64 either way. Applies
+ *          to mode LOO, grain TARGET, dual form (n ≤ p); elsewhere it means DOUBLE. */
 typedef enum { RIDGE_PRECISION_DOUBLE = 0, RIDGE_PRECISION_MIXED = 1 } ridge_precision;
 
 /* The relative score gap below which MIXED rescoring kicks in: the float32 screen's score
- * errors measured ≤ 1e-7 relative (n = 2000 … 9000), a thousand times below it. */
-#define RIDGE_MIXED_TIE 1e-4
+ * errors measured ≤ 7.9e-8 relative (bench data, n = 2000 and 4000), over 100 times below it. */
+#define RIDGE_MIXED_TIE 1e-5
 
 typedef struct ridge_problem {
     const bmc_grid *grid;
@@ -82,7 +82,7 @@ typedef struct ridge_result {
     int zero_var_cols;     /* columns of X with zero variance (legal for ridge; reported)   */
     int block_cols;        /* width of the Y column blocks that were used                   */
     int mixed;             /* 1 when the MIXED screen ran (see ridge_precision)             */
-    long rescored;         /* MIXED: targets rescored in float64 (near ties)                */
+    long rescored;         /* MIXED: targets near a tie (partly rescored in float64)        */
     size_t mem_peak;       /* max over ranks of the tracked high-water mark (bytes)         */
     size_t mem_predicted;  /* ridge_memory_predict for the same problem and block width     */
     double phase_s[RIDGE_N_PHASES]; /* wall seconds per ridge_phase, max over ranks
