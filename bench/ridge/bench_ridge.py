@@ -183,6 +183,7 @@ def main():
                     help="runs of every implementation and size; the fastest fit is kept "
                          "(a shared VM's page faults and neighbours add noise)")
     ap.add_argument("--work", default="/tmp/bench_ridge")
+    ap.add_argument("--modes", default="", help="only these modes (e.g. loo,gcv); default all")
     ap.add_argument("--skip", default="", help="impl@size,... to leave out (e.g. numpy@s3)")
     ap.add_argument("--out")
     ap.add_argument("--worker"), ap.add_argument("--data"), ap.add_argument("--mode")
@@ -217,6 +218,8 @@ def main():
         log(f"# {size}: n={n} p={p} t={t} data ready ({time.perf_counter() - t0:.0f} s)")
         sk = None
         for mode in modes:
+            if a.modes and mode not in a.modes.split(","):
+                continue
             tag = f"{size}_{mode}"
             b = best_of(run_bmc, a, data, mode, 1, "1x1", T, budget, tag, log)
             if b is None:

@@ -103,6 +103,7 @@ static int basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     bmc_distmat xtr, xte, gram;
     double t0 = MPI_Wtime();
     split_centre(mt, g, &fc->X, f0, f1, fc->nb, b->x_mean, &xtr, with_test ? &xte : NULL);
+    t0 = lap(fc, RIDGE_PHASE_LOAD, t0); /* moving and centring X: data, not GEMM, time */
 
     int r = b->r, one = 1, info = 0;
     dm_init(mt, &gram, g, r, r, fc->nb);
@@ -696,10 +697,12 @@ static int fit_body(fit_ctx *fc, const double *x_rows) {
     mem_track *mt = &fc->mt;
     ridge_result *res = fc->res;
     ridge_model *md = fc->model;
+    double t0 = MPI_Wtime();
     rb_init(mt, &fc->X, fc->g, pb->n, pb->p);
     rb_from_c(&fc->X, x_rows, pb->p, 0);
     alloc_outputs(fc);
     res->zero_var_cols = count_zero_variance(fc);
+    lap(fc, RIDGE_PHASE_LOAD, t0);
     res->block_cols = fc->tb;
 
     basis b;
@@ -714,16 +717,19 @@ static int fit_body(fit_ctx *fc, const double *x_rows) {
         }
     if (basis_build(fc, &b, 0, 0, 0) != 0) return -1;
     memcpy(md->x_mean, b.x_mean, (size_t)pb->p * sizeof(double));
-    if (md->dual) /* Xc rows and Xc·x̄ for the intercepts */
+    if (md->dual) { /* Xc rows (C order, by the tiled transpose) and Xc·x̄ for the intercepts */
+        t0 = MPI_Wtime();
+        rb_to_c(&fc->X, md->xc_rows, pb->p, 0);
         for (long i = 0; i < fc->X.nrows; i++) {
-            double dot = 0.0;
+            double *row = md->xc_rows + (size_t)i * (size_t)pb->p, dot = 0.0;
             for (int j = 0; j < pb->p; j++) {
-                double v = fc->X.data[(size_t)i + (size_t)j * (size_t)fc->X.ld] - b.x_mean[j];
-                md->xc_rows[(size_t)i * (size_t)pb->p + (size_t)j] = v;
-                dot += v * b.x_mean[j];
+                row[j] -= b.x_mean[j];
+                dot += row[j] * b.x_mean[j];
             }
             fc->xc_xmean[i] = dot;
         }
+        lap(fc, RIDGE_PHASE_LOAD, t0);
+    }
     int single_pass = pb->mode != RIDGE_KFOLD && pb->grain == RIDGE_GRAIN_TARGET;
     int rc = 0;
     if (single_pass) {

@@ -63,10 +63,11 @@ typedef struct ridge_problem {
  * the solve). Return 0, or -1 after setting err (the fit agrees on it and stops). Local. */
 typedef int (*ridge_fill_fn)(void *ctx, int col0, int ncols, double *rows, bmc_err *err);
 
-/* Phases of ridge_fit timed in ridge_result.phase_s. GRAM: centring X and the Gram/covariance
- * product (pdsyrk); EIG: pdsyevd and the products of the basis (Xc·V, held-out projections,
- * LOO diagonals); LOAD: the fill callback (Y I/O) and redistributing Y; SCORE: the projection
- * Qᵀ·Yc and the per-penalty scores; SOLVE: the coefficients with the chosen penalties. */
+/* Phases of ridge_fit timed in ridge_result.phase_s. GRAM: the Gram/covariance product
+ * (pdsyrk) and its intercept term; EIG: pdsyevd and the products of the basis (Xc·V, held-out
+ * projections, LOO diagonals); LOAD: copying, checking and centring X (and the model's Xc
+ * rows), the fill callback (Y I/O) and redistributing Y; SCORE: the projection Qᵀ·Yc and the per-penalty scores;
+ * SOLVE: the coefficients with the chosen penalties. */
 typedef enum {
     RIDGE_PHASE_GRAM = 0, RIDGE_PHASE_EIG, RIDGE_PHASE_LOAD, RIDGE_PHASE_SCORE,
     RIDGE_PHASE_SOLVE, RIDGE_N_PHASES
