@@ -287,8 +287,9 @@ static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
     return 0;
 }
 
-/* Local: the LOO sums Σ_i (c_ik / G⁻¹_ii)² over this rank's rows of column k of R (n_tr × tb,
- * rows laid out as P's), added into part[a·tb + k]; R is float or double (one is NULL). */
+/* Local: the LOO sums Σ_i (e_ik / d_ai)² over this rank's rows of column k of R (n_tr × tb in
+ * P's layout: dual c = Q·Z with d = G⁻¹_ii, primal residuals with d = 1 − h_ii), added into
+ * part[a·tb + k]; R is float or double (the other pointer is NULL). rgd: scratch of mloc. */
 static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r32,
                      const double *r64, double *rgd, double *part) {
     const double *gd = b->gdiag + (size_t)a * (size_t)b->n_tr;
@@ -491,18 +492,14 @@ static int process_block(fit_ctx *fc, const basis *b, int col0, int tb, double w
                     gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &R);
                 else /* Yc − U·Z; LOO residual / (1 − h_ii) */
                     gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
-                const double *gd = kfold ? NULL : b->gdiag + a * (size_t)b->n_tr;
-                for (int li = 0; gd && li < R.mloc; li++) rgd[li] = gd[ROW_G(&R, li)];
+                if (!kfold) { /* LOO: residuals divided by G⁻¹_ii or 1 − h_ii */
+                    loo_sums(b, &R, (int)a, NULL, R.data, rgd, part);
+                    continue;
+                }
                 for (int lj = 0; lj < R.nloc; lj++) {
                     double sum = 0.0;
                     const double *col = &AT(&R, 0, lj);
-                    if (gd)
-                        for (int li = 0; li < R.mloc; li++) {
-                            double e = col[li] / rgd[li];
-                            sum += e * e;
-                        }
-                    else
-                        for (int li = 0; li < R.mloc; li++) sum += col[li] * col[li];
+                    for (int li = 0; li < R.mloc; li++) sum += col[li] * col[li];
                     part[a * ntb + (size_t)COL_G(&R, lj)] += sum;
                 }
             }
