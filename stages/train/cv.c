@@ -2,7 +2,7 @@
  * (per target, per token, per weighted group partition) on a score matrix, and fold bounds.
  *
  * Everything here is local and pure (no MPI): scores arrive already reduced over ranks.
- * Not here: computing the scores (ridge.c), the eigendecompositions, I/O.
+ * Not here: computing the scores (ridge_block.c), the eigendecompositions, I/O.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -151,7 +151,7 @@ void ridge_select(const ridge_problem *pb, const double *scores, int *best_index
     free(means);
 }
 
-/* ---- memory prediction: mirrors the allocation phases of ridge.c ------------------------- */
+/* ---- memory prediction: mirrors the allocation phases of the fit ------------------------ */
 
 #include "bmc_scalapack.h"
 
@@ -160,7 +160,7 @@ typedef struct sizer {
     int nb;
 } sizer;
 
-/* Local bytes of a 2-D m × n matrix and of a row-block m × n matrix (as ridge.c allocates). */
+/* Local bytes of a 2-D m × n matrix and of a row-block m × n matrix (as the fit allocates). */
 static size_t dm_sz(const sizer *z, int m, int n) {
     int mloc = bmc_numroc(m, z->nb, z->g->myrow, 0, z->g->nprow);
     int nloc = bmc_numroc(n, z->nb, z->g->mycol, 0, z->g->npcol);
@@ -186,7 +186,7 @@ static size_t syevd_sz(const sizer *z, int r) {
     pdsyevd_("V", "L", &r, &dummy, &one, &one, desc, &sdummy, &dummy, &one, &one, desc, &wq,
              &lwork, &iwq, &liwork, &info, 1, 1);
     lwork = (int)wq + 1 + 2 * bmc_numroc(r, z->nb, 0, 0, z->g->nprow) *
-                              bmc_numroc(r, z->nb, 0, 0, z->g->npcol); /* as ridge.c pads */
+                              bmc_numroc(r, z->nb, 0, 0, z->g->npcol); /* as ridge_basis.c pads */
     liwork = iwq > 1 ? iwq : 1;
     ridge_eig_pad_work(r, z->g, &lwork, &liwork);
     return (size_t)lwork * sizeof(double) + (size_t)liwork * sizeof(int);

@@ -140,7 +140,7 @@ int ridge_n_groups(const ridge_problem *pb);
 /* Local: validate the problem (shapes, α grid, mode, grain); 0 or -1 with err set. */
 int ridge_check_problem(const ridge_problem *pb, bmc_err *err);
 
-/* ---- shared by ridge.c and cv.c (not a public contract) ------------------------------ */
+/* ---- shared by the fit and cv.c (not a public contract) ----------------------------- */
 
 /* Fold f of k over n rows: rows [*r0, *r1) with r0 = floor(f·n/k). */
 void ridge_fold_rows(int n, int k, int f, int *r0, int *r1);

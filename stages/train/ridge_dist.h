@@ -1,4 +1,4 @@
-/* ridge_dist.h — internal to stages/train (ridge.c, predict.c): counted allocations
+/* ridge_dist.h — internal to stages/train (the fit, cv.c, predict.c): counted allocations
  * (mem_track, whose high-water mark ridge_fit reports and cv.c predicts), row-block matrices
  * (this rank's rows in the size × 1 context), the pdgemr2d/pdgemm moves between them and the
  * 2-D block-cyclic layout (plain copies and dgemm on one process), and small collective

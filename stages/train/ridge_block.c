@@ -1,0 +1,376 @@
+/* ridge_block.c — one column block of Y against one eigenbasis: Y read through the fill
+ * callback and redistributed, the projection P = Qᵀ·Yc, the per-penalty scores (exact LOO in
+ * float64 or as the MIXED float32 screen with float64 rescoring of near ties; GCV from the
+ * projections; k-fold held-out error) and the solve with the chosen penalties into the model.
+ * Not here: the basis (ridge_basis.c), the choice among penalties (cv.c), the driver (ridge.c).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmc_alloc.h"
+#include "bmc_scalapack.h"
+#include "ridge_fit.h"
+
+/* BLAS (OpenBLAS) for one process: the float32 screen. */
+void sgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
+            const float *beta, float *c, const int *ldc, size_t lta, size_t ltb);
+
+/* Local: z := diag-scaled copy of P; column k uses penalty alphas[aidx] when best == NULL,
+ * else alphas[best[col0 + k]]. */
+static void scale_projection(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
+                             int aidx, const int *best, int col0, bmc_distmat *z) {
+    if (best == NULL) { /* one penalty: the weight depends on the row only (r doubles) */
+        double alpha = pb->alphas[aidx];
+        double *w = XNEW(w, P->mloc > 0 ? P->mloc : 1);
+        for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), alpha);
+        for (int lj = 0; lj < P->nloc; lj++)
+            for (int li = 0; li < P->mloc; li++) AT(z, li, lj) = AT(P, li, lj) * w[li];
+        free(w);
+        return;
+    }
+    for (int lj = 0; lj < P->nloc; lj++) {
+        double alpha = pb->alphas[best[col0 + COL_G(P, lj)]];
+        for (int li = 0; li < P->mloc; li++)
+            AT(z, li, lj) = AT(P, li, lj) * spectral_w(b, ROW_G(P, li), alpha);
+    }
+}
+
+/* Collective: this rank's rows of Y's columns [col0, col0 + tb), raw (checked finite). */
+static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
+    mem_track *mt = &fc->mt;
+    rb_init(mt, y, fc->g, fc->pb->n, tb);
+    size_t count = (size_t)y->nrows * (size_t)tb;
+    double *rows = mt_get(mt, count, sizeof(double));
+    int rc = fc->fill(fc->fill_ctx, col0, tb, rows, fc->err);
+    if (rc == 0 && !fc->err->failed)
+        for (size_t q = 0; q < count; q++)
+            if (!isfinite(rows[q])) {
+                bmc_err_set(fc->err, "remove or impute non-finite target values",
+                            "ridge: Y row %ld column %ld is %g (not finite)",
+                            y->row0 + (long)(q / (size_t)tb), col0 + (long)(q % (size_t)tb),
+                            rows[q]);
+                break;
+            }
+    if (rc != 0 && !fc->err->failed) bmc_err_set(fc->err, NULL, "ridge: reading Y failed");
+    rb_from_c(y, rows, tb, 0);
+    mt_put(mt, rows, count, sizeof(double));
+    if (bmc_err_agree(fc->g->comm, fc->err)) {
+        rb_free(mt, y);
+        return -1;
+    }
+    return 0;
+}
+
+/* Local: the LOO sums Σ_i (e_ik / d_ai)² over this rank's rows of column k of R (n_tr × tb in
+ * P's layout: dual c = Q·Z with d = G⁻¹_ii, primal residuals with d = 1 − h_ii), added into
+ * part[a·tb + k]; R is float or double (the other pointer is NULL). rgd: scratch of mloc. */
+static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r32,
+                     const double *r64, double *rgd, double *part) {
+    const double *gd = b->gdiag + (size_t)a * (size_t)b->n_tr;
+    for (int li = 0; li < P->mloc; li++) rgd[li] = gd[ROW_G(P, li)];
+    size_t ntb = (size_t)P->n;
+    for (int lj = 0; lj < P->nloc; lj++) {
+        double sum = 0.0;
+        size_t off = (size_t)lj * (size_t)P->lld;
+        if (r32)
+            for (int li = 0; li < P->mloc; li++) {
+                double e = (double)r32[off + (size_t)li] / rgd[li];
+                sum += e * e;
+            }
+        else
+            for (int li = 0; li < P->mloc; li++) {
+                double e = r64[off + (size_t)li] / rgd[li];
+                sum += e * e;
+            }
+        part[(size_t)a * ntb + (size_t)COL_G(P, lj)] += sum;
+    }
+}
+
+/* Collective: the MIXED screen of one block (dual LOO): for every penalty, c = Q·(w ∘ P) by a
+ * float32 GEMM on b->q32 and a float32 copy of the scaled projection, and its LOO sums added
+ * into part (na × tb, this rank's rows; summed over ranks by the caller). `buf` holds the two
+ * float32 matrices (2 · P's local size). */
+static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
+                             float *buf, double *part) {
+    size_t cnt = (size_t)P->lld * (size_t)P->nloc;
+    float *z = buf, *r = buf + cnt;
+    double *w = XNEW(w, P->mloc > 0 ? P->mloc : 1), *rgd = XNEW(rgd, P->mloc > 0 ? P->mloc : 1);
+    int m = b->r, n = P->n, k = b->r, one = 1;
+    const float f1 = 1.0f, f0 = 0.0f;
+    for (int a = 0; a < pb->n_alpha; a++) {
+        for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), pb->alphas[a]);
+        for (int lj = 0; lj < P->nloc; lj++)
+            for (int li = 0; li < P->mloc; li++)
+                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)(AT(P, li, lj) * w[li]);
+        if (P->grid->size == 1)
+            sgemm_("N", "N", &m, &n, &k, &f1, b->q32, &b->Q.lld, z, &P->lld, &f0, r, &P->lld, 1,
+                   1);
+        else
+            psgemm_("N", "N", &m, &n, &k, &f1, b->q32, &one, &one, b->Q.desc, z, &one, &one,
+                    P->desc, &f0, r, &one, &one, P->desc, 1, 1);
+        loo_sums(b, P, a, r, NULL, rgd, part);
+    }
+    free(rgd);
+    free(w);
+}
+
+/* Collective: the MIXED rescoring of near ties in columns [col0, col0 + tb). A column is
+ * near a tie when another penalty's screened score is within RIDGE_MIXED_TIE (relative) of
+ * its lowest; its scores of those penalties and of the lowest are recomputed in float64
+ * (Q·(w ∘ P) by the float64 GEMM) and overwrite the screened ones. The others stay screened:
+ * they exceed the lowest by far more than the screen's rounding, so the choice among the
+ * rescored ones is the float64 choice. Penalty by penalty, the columns to rescore are gathered
+ * rescore_cols at a time into pf/zf/rf (r × cw, allocated by the caller). `lim` (tb doubles),
+ * `list` (tb ints) and `part` (na × cw) are scratch. Returns the columns near a tie. */
+static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P, int col0,
+                              bmc_distmat *pf, bmc_distmat *zf, bmc_distmat *rf, double *lim,
+                              int *list, double *part) {
+    const ridge_problem *pb = fc->pb;
+    const bmc_grid *g = fc->g;
+    size_t t = (size_t)pb->t;
+    int tb = P->n, cw = pf->n, one = 1;
+    long near_cols = 0;
+    for (int k = 0; k < tb; k++) { /* lim[k]: rescore penalties scoring ≤ lim; −1: none */
+        const double *col = fc->res->scores + (size_t)col0 + (size_t)k;
+        int bi = 0;
+        for (int a = 1; a < pb->n_alpha; a++)
+            if (col[(size_t)a * t] < col[(size_t)bi * t]) bi = a;
+        lim[k] = col[(size_t)bi * t] * (1.0 + RIDGE_MIXED_TIE);
+        int near = 0;
+        for (int a = 0; a < pb->n_alpha && !near; a++)
+            near = a != bi && !(col[(size_t)a * t] > lim[k]);
+        if (!near) lim[k] = -1.0; /* scores are sums of squares, ≥ 0 */
+        near_cols += near;
+    }
+    double *rgd = XNEW(rgd, P->mloc > 0 ? P->mloc : 1);
+    int m = b->r, k = b->r;
+    const double d1 = 1.0, d0 = 0.0;
+    for (int a = 0; a < pb->n_alpha; a++) {
+        double *sa = fc->res->scores + (size_t)a * t + (size_t)col0;
+        int nl = 0;
+        for (int c = 0; c < tb; c++)
+            if (lim[c] >= 0.0 && !(sa[c] > lim[c])) list[nl++] = c;
+        for (int c0 = 0; c0 < nl; c0 += cw) {
+            int len = nl - c0 < cw ? nl - c0 : cw;
+            for (int q = c0; q < c0 + len;) { /* runs of consecutive columns → pf[:, q − c0] */
+                int run = 1;
+                while (q + run < c0 + len && list[q + run] == list[q] + run) run++;
+                if (g->size == 1) {
+                    memcpy(&AT(pf, 0, q - c0), &AT(P, 0, list[q]),
+                           (size_t)run * (size_t)P->lld * sizeof(double));
+                } else {
+                    int rows = P->m, ja = list[q] + 1, jb = q - c0 + 1;
+                    pdgemr2d_(&rows, &run, P->data, &one, &ja, P->desc, pf->data, &one, &jb,
+                              pf->desc, &g->ctxt);
+                }
+                q += run;
+            }
+            scale_projection(b, pb, pf, a, NULL, 0, zf);
+            /* rf[:, :len] = Q·zf[:, :len]; columns past len of pf/zf/rf are stale and their
+             * sums (part past len) are never read */
+            if (g->size == 1)
+                dgemm_("N", "N", &m, &len, &k, &d1, b->Q.data, &b->Q.lld, zf->data, &zf->lld, &d0,
+                       rf->data, &rf->lld, 1, 1);
+            else
+                pdgemm_("N", "N", &m, &len, &k, &d1, b->Q.data, &one, &one, b->Q.desc, zf->data,
+                        &one, &one, zf->desc, &d0, rf->data, &one, &one, rf->desc, 1, 1);
+            double *pa = part + (size_t)a * (size_t)cw;
+            memset(pa, 0, (size_t)cw * sizeof(double));
+            loo_sums(b, rf, a, NULL, rf->data, rgd, part);
+            allsum(pa, (size_t)cw, g->comm);
+            for (int c = 0; c < len; c++) sa[list[c0 + c]] = pa[c] / (double)b->n_tr;
+        }
+    }
+    free(rgd);
+    return near_cols;
+}
+
+int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double weight,
+                        int score, int *best, int select_here) {
+    const ridge_problem *pb = fc->pb;
+    const bmc_grid *g = fc->g;
+    mem_track *mt = &fc->mt;
+    rbmat yrb;
+    double t0 = MPI_Wtime();
+    if (load_block(fc, col0, tb, &yrb) != 0) return -1;
+    double *ymean = mt_get(mt, (size_t)tb, sizeof(double));
+    bmc_distmat ytr, yte, P, Z, R;
+    int kfold = b->n_te > 0;
+    ridge_split_centre(mt, g, &yrb, b->f0, b->f1, fc->nb, ymean, &ytr, kfold ? &yte : NULL);
+    rb_free(mt, &yrb);
+    t0 = lap(fc, RIDGE_PHASE_LOAD, t0);
+    dm_init(mt, &P, g, b->r, tb, fc->nb);
+    gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &ytr, 0.0, &P);
+    dm_init(mt, &Z, g, b->r, tb, fc->nb);
+    size_t na = (size_t)pb->n_alpha, ntb = (size_t)tb;
+
+    if (score) {
+        double *part = mt_get(mt, na * ntb + ntb, sizeof(double)), *fpart = NULL;
+        bmc_distmat pf, zf, rf; /* MIXED: near-tie rescoring buffers */
+        double *lim = NULL;
+        int *list = NULL;
+        if (pb->mode == RIDGE_GCV) { /* residual norms from the projections, O(r·tb) */
+            double *yy = part + na * ntb;
+            if (!b->dual)
+                for (int lj = 0; lj < ytr.nloc; lj++)
+                    for (int li = 0; li < ytr.mloc; li++)
+                        yy[COL_G(&ytr, lj)] += AT(&ytr, li, lj) * AT(&ytr, li, lj);
+            /* part[a, k] += Σ_j wgt[j, a] · P[j, k]²: one local GEMM per run of columns,
+             * with P² in Z (free until the solve) and the weights of this rank's rows. */
+            int ml = P.mloc, nl = P.nloc, ina = pb->n_alpha, ld = tb;
+            double *wl = mt_get(mt, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
+            for (int li = 0; li < ml; li++) {
+                int j = ROW_G(&P, li);
+                double sj = b->s[j];
+                for (size_t a = 0; a < na; a++) {
+                    double al = pb->alphas[a], w = spectral_w(b, j, al);
+                    wl[(size_t)li + a * (size_t)ml] = b->dual ? al * w * al * w : 2.0 * w - sj * w * w;
+                }
+            }
+            for (int lj = 0; lj < nl; lj++)
+                for (int li = 0; li < ml; li++) AT(&Z, li, lj) = AT(&P, li, lj) * AT(&P, li, lj);
+            const double one = 1.0;
+            for (int lj0 = 0; lj0 < nl && ml > 0;) {
+                int k0 = COL_G(&P, lj0), len = 1;
+                while (lj0 + len < nl && COL_G(&P, lj0 + len) == k0 + len) len++;
+                dgemm_("T", "N", &len, &ina, &ml, &one, &AT(&Z, 0, lj0), &Z.lld, wl, &ml, &one,
+                       part + k0, &ld, 1, 1);
+                lj0 += len;
+            }
+            mt_put(mt, wl, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
+        } else if (b->q32 != NULL) { /* MIXED: float32 Z and R, then the near-tie buffers */
+            size_t cnt = (size_t)P.lld * (size_t)P.nloc;
+            float *buf = mt_get(mt, 2 * cnt, sizeof(float));
+            int cw = ridge_rescore_cols(tb);
+            dm_init(mt, &pf, g, b->r, cw, fc->nb);
+            dm_init(mt, &zf, g, b->r, cw, fc->nb);
+            dm_init(mt, &rf, g, b->r, cw, fc->nb);
+            fpart = mt_get(mt, na * (size_t)cw, sizeof(double));
+            lim = mt_get(mt, ntb, sizeof(double));
+            list = mt_get(mt, ntb, sizeof(int));
+            score_loo_screen(b, pb, &P, buf, part);
+            mt_put(mt, buf, 2 * cnt, sizeof(float));
+        } else {
+            bmc_distmat *src = kfold ? &yte : &ytr;
+            dm_init(mt, &R, g, src->m, tb, fc->nb);
+            double *rgd = XNEW(rgd, R.mloc > 0 ? R.mloc : 1); /* G⁻¹_ii of this rank's rows */
+            for (size_t a = 0; a < na; a++) {
+                scale_projection(b, pb, &P, (int)a, NULL, 0, &Z);
+                if (kfold || !b->dual)
+                    memcpy(R.data, src->data, (size_t)R.lld * (size_t)R.nloc * sizeof(double));
+                if (kfold) /* held-out residual: Yte − A·Z */
+                    gemm("N", "N", -1.0, &b->A, &Z, 1.0, &R);
+                else if (b->dual) /* c = Q·Z; LOO residual c / G⁻¹_ii */
+                    gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &R);
+                else /* Yc − U·Z; LOO residual / (1 − h_ii) */
+                    gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
+                if (!kfold) { /* LOO: residuals divided by G⁻¹_ii or 1 − h_ii */
+                    loo_sums(b, &R, (int)a, NULL, R.data, rgd, part);
+                    continue;
+                }
+                for (int lj = 0; lj < R.nloc; lj++) {
+                    double sum = 0.0;
+                    const double *col = &AT(&R, 0, lj);
+                    for (int li = 0; li < R.mloc; li++) sum += col[li] * col[li];
+                    part[a * ntb + (size_t)COL_G(&R, lj)] += sum;
+                }
+            }
+            free(rgd);
+            dm_free(mt, &R);
+        }
+        allsum(part, na * ntb + ntb, g->comm);
+        for (size_t a = 0; a < na; a++) {
+            double df = 1.0; /* GCV: degrees of freedom of penalty a, intercept included */
+            for (int j = 0; pb->mode == RIDGE_GCV && j < b->r; j++)
+                if (j != b->int_dim) df += b->s[j] / (b->s[j] + pb->alphas[a]);
+            for (size_t k = 0; k < ntb; k++) {
+                double v = part[a * ntb + k];
+                if (pb->mode == RIDGE_GCV) {
+                    double rss = b->dual ? v : part[na * ntb + k] - v;
+                    v = (double)b->n_tr * rss / (((double)b->n_tr - df) * ((double)b->n_tr - df));
+                } else {
+                    v /= kfold ? (double)b->n_te : (double)b->n_tr;
+                }
+                fc->res->scores[a * (size_t)pb->t + (size_t)col0 + k] += weight * v;
+            }
+        }
+        if (b->q32 != NULL) {
+            BMC_CHECK(select_here && weight == 1.0); /* the only writer of these scores */
+            fc->res->mixed = 1;
+            fc->res->rescored += rescore_near_ties(fc, b, &P, col0, &pf, &zf, &rf, lim, list,
+                                                   fpart);
+            mt_put(mt, list, ntb, sizeof(int));
+            mt_put(mt, lim, ntb, sizeof(double));
+            mt_put(mt, fpart, na * (size_t)pf.n, sizeof(double));
+            dm_free(mt, &rf);
+            dm_free(mt, &zf);
+            dm_free(mt, &pf);
+        }
+        mt_put(mt, part, na * ntb + ntb, sizeof(double));
+        if (select_here) /* per-target choice: first α of the lowest score, as sklearn */
+            for (size_t k = 0; k < ntb; k++) {
+                const double *col = fc->res->scores + (size_t)col0 + k;
+                int bi = 0;
+                for (int a = 1; a < pb->n_alpha; a++)
+                    if (col[(size_t)a * (size_t)pb->t] < col[(size_t)bi * (size_t)pb->t]) bi = a;
+                best[(size_t)col0 + k] = bi;
+            }
+    }
+
+    t0 = lap(fc, RIDGE_PHASE_SCORE, t0);
+    if (best != NULL) { /* coefficients with the chosen penalties: dual Q·Z, primal V·Z */
+        ridge_model *md = fc->model;
+        scale_projection(b, pb, &P, 0, best, col0, &Z);
+        int rows = b->dual ? pb->n : pb->p;
+        double *dot = NULL;
+        if (g->size == 1) {
+            /* One process: GEMM straight into the model's C-order rows, as (Q·Z)ᵀ = Zᵀ·Qᵀ in
+             * the column-major view of coef_rows[:, col0:] (leading dimension t). */
+            int itb = tb, ir = b->r, ldc = pb->t;
+            const double one_d = 1.0, zero_d = 0.0;
+            dgemm_("T", "T", &itb, &rows, &ir, &one_d, Z.data, &Z.lld, b->Q.data, &b->Q.lld,
+                   &zero_d, md->coef_rows + col0, &ldc, 1, 1);
+            /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
+            dot = mt_get(mt, ntb, sizeof(double));
+            for (int i = 0; i < rows; i++) {
+                double v = b->dual ? fc->xc_xmean[i] : b->x_mean[i];
+                const double *row = md->coef_rows + (size_t)i * (size_t)pb->t + (size_t)col0;
+                for (size_t k = 0; k < ntb; k++) dot[k] += v * row[k];
+            }
+        } else {
+            bmc_distmat out;
+            dm_init(mt, &out, g, rows, tb, fc->nb);
+            gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &out);
+            rbmat orb;
+            rb_init(mt, &orb, g, rows, tb);
+            dm_to_rb(&out, &orb);
+            dm_free(mt, &out);
+            rb_to_c(&orb, md->coef_rows, pb->t, col0);
+            /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
+            dot = mt_get(mt, ntb, sizeof(double));
+            for (size_t k = 0; k < ntb; k++) { /* orb is column-major: walk each column */
+                const double *col = orb.data + k * (size_t)orb.ld;
+                double acc = 0.0;
+                for (long i = 0; i < orb.nrows; i++)
+                    acc += (b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i]) * col[i];
+                dot[k] += acc;
+            }
+            rb_free(mt, &orb);
+        }
+        allsum(dot, ntb, g->comm);
+        for (size_t k = 0; k < ntb; k++) {
+            md->y_mean[(size_t)col0 + k] = ymean[k];
+            md->intercept[(size_t)col0 + k] = ymean[k] - dot[k];
+        }
+        mt_put(mt, dot, ntb, sizeof(double));
+        lap(fc, RIDGE_PHASE_SOLVE, t0);
+    }
+    dm_free(mt, &Z);
+    dm_free(mt, &P);
+    dm_free(mt, &ytr);
+    if (kfold) dm_free(mt, &yte);
+    mt_put(mt, ymean, ntb, sizeof(double));
+    return 0;
+}
