@@ -64,10 +64,11 @@ static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
 }
 
 /* Local: the LOO sums Σ_i (e_ik / d_ai)² over this rank's rows of column k of R (n_tr × tb in
- * P's layout: dual c = Q·Z with d = G⁻¹_ii, primal residuals with d = 1 − h_ii), added into
- * part[a·tb + k]; R is float or double (the other pointer is NULL). rgd: scratch of mloc. */
+ * P's layout: dual c = Q·Z with d = G⁻¹_ii, primal residuals with d = 1 − h_ii), times
+ * scale2[k] when scale2 is not NULL, added into part[a·tb + k]; R is float or double (the
+ * other pointer is NULL). rgd: scratch of mloc. */
 static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r32,
-                     const double *r64, double *rgd, double *part) {
+                     const double *r64, const double *scale2, double *rgd, double *part) {
     const double *gd = b->gdiag + (size_t)a * (size_t)b->n_tr;
     for (int li = 0; li < P->mloc; li++) rgd[li] = gd[ROW_G(P, li)];
     size_t ntb = (size_t)P->n;
@@ -84,34 +85,58 @@ static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r
                 double e = r64[off + (size_t)li] / rgd[li];
                 sum += e * e;
             }
-        part[(size_t)a * ntb + (size_t)COL_G(P, lj)] += sum;
+        int k = COL_G(P, lj);
+        part[(size_t)a * ntb + (size_t)k] += scale2 ? sum * scale2[k] : sum;
     }
 }
 
 /* Collective: the MIXED screen of one block (dual LOO): for every penalty, c = Q·(w ∘ P) by a
  * float32 GEMM on b->q32 and a float32 copy of the scaled projection, and its LOO sums added
- * into part (na × tb, this rank's rows; summed over ranks by the caller). `buf` holds the two
- * float32 matrices (2 · P's local size). */
+ * into part (na × tb, this rank's rows; summed over ranks by the caller). Each column of
+ * w ∘ P is first scaled by a power of two that brings max_j |w_j| · max_i |P_ik| to [0.5, 1)
+ * (exact, undone on the sums), so float32's range never clips whatever the scale of Y or of
+ * the penalties. `buf` holds the two float32 matrices (2 · P's local size). */
 static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
                              float *buf, double *part) {
     size_t cnt = (size_t)P->lld * (size_t)P->nloc;
     float *z = buf, *r = buf + cnt;
     double *w = XNEW(w, P->mloc > 0 ? P->mloc : 1), *rgd = XNEW(rgd, P->mloc > 0 ? P->mloc : 1);
+    double *pmax = XNEW(pmax, P->n > 0 ? P->n : 1), *scale2 = XNEW(scale2, P->n > 0 ? P->n : 1);
+    int *pexp = XNEW(pexp, P->n > 0 ? P->n : 1);
     int m = b->r, n = P->n, k = b->r, one = 1;
     const float f1 = 1.0f, f0 = 0.0f;
+    memset(pmax, 0, (size_t)(P->n > 0 ? P->n : 1) * sizeof(double));
+    for (int lj = 0; lj < P->nloc; lj++)
+        for (int li = 0; li < P->mloc; li++)
+            pmax[COL_G(P, lj)] = fmax(pmax[COL_G(P, lj)], fabs(AT(P, li, lj)));
+    if (P->n > 0)
+        BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, pmax, P->n, MPI_DOUBLE, MPI_MAX, P->grid->comm));
     for (int a = 0; a < pb->n_alpha; a++) {
+        double wmax = 0.0; /* max_j |w_j| over all directions (s is global) */
+        for (int j = 0; j < b->r; j++) wmax = fmax(wmax, fabs(spectral_w(b, j, pb->alphas[a])));
+        for (int c = 0; c < P->n; c++) { /* column c is multiplied by 2^−pexp[c] */
+            double big = pmax[c] * wmax;
+            pexp[c] = 0;
+            if (big > 0.0 && isfinite(big)) frexp(big, &pexp[c]);
+            scale2[c] = ldexp(1.0, 2 * pexp[c]);
+        }
         for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), pb->alphas[a]);
-        for (int lj = 0; lj < P->nloc; lj++)
+        for (int lj = 0; lj < P->nloc; lj++) {
+            int e = -pexp[COL_G(P, lj)];
             for (int li = 0; li < P->mloc; li++)
-                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)(AT(P, li, lj) * w[li]);
+                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)ldexp(AT(P, li, lj) * w[li], e);
+        }
         if (P->grid->size == 1)
             sgemm_("N", "N", &m, &n, &k, &f1, b->q32, &b->Q.lld, z, &P->lld, &f0, r, &P->lld, 1,
                    1);
         else
             psgemm_("N", "N", &m, &n, &k, &f1, b->q32, &one, &one, b->Q.desc, z, &one, &one,
                     P->desc, &f0, r, &one, &one, P->desc, 1, 1);
-        loo_sums(b, P, a, r, NULL, rgd, part);
+        loo_sums(b, P, a, r, NULL, scale2, rgd, part);
     }
+    free(pexp);
+    free(scale2);
+    free(pmax);
     free(rgd);
     free(w);
 }
@@ -141,6 +166,11 @@ static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P,
         int near = 0;
         for (int a = 0; a < pb->n_alpha && !near; a++)
             near = a != bi && !(col[(size_t)a * t] > lim[k]);
+        for (int a = 0; a < pb->n_alpha; a++)
+            if (!isfinite(col[(size_t)a * t])) { /* cannot happen after scaling; rescore all */
+                lim[k] = INFINITY;
+                near = 1;
+            }
         if (!near) lim[k] = -1.0; /* scores are sums of squares, ≥ 0 */
         near_cols += near;
     }
@@ -178,7 +208,7 @@ static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P,
                         &one, &one, zf->desc, &d0, rf->data, &one, &one, rf->desc, 1, 1);
             double *pa = part + (size_t)a * (size_t)cw;
             memset(pa, 0, (size_t)cw * sizeof(double));
-            loo_sums(b, rf, a, NULL, rf->data, rgd, part);
+            loo_sums(b, rf, a, NULL, rf->data, NULL, rgd, part);
             allsum(pa, (size_t)cw, g->comm);
             for (int c = 0; c < len; c++) sa[list[c0 + c]] = pa[c] / (double)b->n_tr;
         }
@@ -267,7 +297,7 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
                 else /* Yc − U·Z; LOO residual / (1 − h_ii) */
                     gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
                 if (!kfold) { /* LOO: residuals divided by G⁻¹_ii or 1 − h_ii */
-                    loo_sums(b, &R, (int)a, NULL, R.data, rgd, part);
+                    loo_sums(b, &R, (int)a, NULL, R.data, NULL, rgd, part);
                     continue;
                 }
                 for (int lj = 0; lj < R.nloc; lj++) {

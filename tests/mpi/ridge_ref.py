@@ -27,7 +27,7 @@ def rel(a, b):
 
 def make_case(root, name, rng, n, p, t, m=23, mode=LOO, k=0, grain=TARGET, token=0,
               groups=None, weights=None, budget=0, nb=8, const_col=None, precision=0,
-              const_y=()):
+              const_y=(), yscale=1.0):
     d = os.path.join(root, name)
     os.makedirs(d)
     # Correlated features with a decaying spectrum, targets from a sparse-ish linear map.
@@ -41,6 +41,7 @@ def make_case(root, name, rng, n, p, t, m=23, mode=LOO, k=0, grain=TARGET, token
     Y = X @ B + noise * rng.standard_normal((n, t)) + np.arange(t)
     for j in const_y:  # every penalty scores exactly 0: ties that MIXED must rescore
         Y[:, j] = 0.5 * j
+    Y *= yscale  # beyond float32's range either way: the screen must rescale
     for arr, fn in ((X, "X.bin"), (Y, "Y.bin"), (Xt, "Xt.bin")):
         np.ascontiguousarray(arr, dtype=np.float64).tofile(os.path.join(d, fn))
     meta = dict(n=n, p=p, t=t, m=m, na=len(ALPHAS), mode=mode, k=k, grain=grain, token=token,
@@ -166,6 +167,9 @@ def main():
             make_case(root, "mixed_dual", rng, 60, 90, 9, precision=1, const_y=(2, 3, 7)),
             make_case(root, "mixed_blocks", rng, 40, 70, 400, precision=1, budget=1,
                       const_y=tuple(j for j in range(380) if j % 7 != 3) + (391, 392)),
+            # targets below float32's normal range and above its largest value
+            make_case(root, "mixed_tiny", rng, 60, 90, 9, precision=1, yscale=1e-42),
+            make_case(root, "mixed_huge", rng, 60, 90, 9, precision=1, yscale=1e42),
             # MIXED where it does not apply (primal, k-fold): plain float64
             make_case(root, "mixed_primal", rng, 90, 40, 5, precision=1),
             make_case(root, "mixed_kfold", rng, 60, 90, 7, mode=KFOLD, k=5, precision=1),
