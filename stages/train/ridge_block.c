@@ -122,9 +122,9 @@ static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_
         }
         for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), pb->alphas[a]);
         for (int lj = 0; lj < P->nloc; lj++) {
-            int e = -pexp[COL_G(P, lj)];
+            double f = ldexp(1.0, -pexp[COL_G(P, lj)]); /* a power of two: exact product */
             for (int li = 0; li < P->mloc; li++)
-                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)ldexp(AT(P, li, lj) * w[li], e);
+                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)(AT(P, li, lj) * w[li] * f);
         }
         if (P->grid->size == 1)
             sgemm_("N", "N", &m, &n, &k, &f1, b->q32, &b->Q.lld, z, &P->lld, &f0, r, &P->lld, 1,
