@@ -106,9 +106,10 @@ static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_
     int m = b->r, n = P->n, k = b->r, one = 1;
     const float f1 = 1.0f, f0 = 0.0f;
     memset(pmax, 0, (size_t)(P->n > 0 ? P->n : 1) * sizeof(double));
-    for (int lj = 0; lj < P->nloc; lj++)
-        for (int li = 0; li < P->mloc; li++)
-            pmax[COL_G(P, lj)] = fmax(pmax[COL_G(P, lj)], fabs(AT(P, li, lj)));
+    for (int lj = 0; lj < P->nloc; lj++) {
+        double *pm = &pmax[COL_G(P, lj)];
+        for (int li = 0; li < P->mloc; li++) *pm = fmax(*pm, fabs(AT(P, li, lj)));
+    }
     if (P->n > 0)
         BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, pmax, P->n, MPI_DOUBLE, MPI_MAX, P->grid->comm));
     for (int a = 0; a < pb->n_alpha; a++) {
