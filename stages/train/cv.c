@@ -175,20 +175,10 @@ static size_t rb_sz(const sizer *z, int m, int n) {
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Collective: pdsyevd's workspace (work doubles + iwork ints) for an r × r matrix, as bytes. */
+/* Collective: the eigensolver's workspace for an r × r matrix, as bytes. */
 static size_t syevd_sz(const sizer *z, int r) {
-    int desc[9], info = 0, zero = 0, one = 1, lld = bmc_numroc(r, z->nb, z->g->myrow, 0, z->g->nprow);
-    if (lld < 1) lld = 1;
-    descinit_(desc, &r, &r, &z->nb, &z->nb, &zero, &zero, &z->g->ctxt, &lld, &info);
-    BMC_CHECK(info == 0);
-    double dummy = 0.0, wq = 0.0, sdummy = 0.0;
-    int iwq = 0, lwork = -1, liwork = -1;
-    pdsyevd_("V", "L", &r, &dummy, &one, &one, desc, &sdummy, &dummy, &one, &one, desc, &wq,
-             &lwork, &iwq, &liwork, &info, 1, 1);
-    lwork = (int)wq + 1 + 2 * bmc_numroc(r, z->nb, 0, 0, z->g->nprow) *
-                              bmc_numroc(r, z->nb, 0, 0, z->g->npcol); /* as ridge_basis.c pads */
-    liwork = iwq > 1 ? iwq : 1;
-    ridge_eig_pad_work(r, z->g, &lwork, &liwork);
+    int lwork = 0, liwork = 0;
+    ridge_eig_workspace(r, z->nb, z->g, &lwork, &liwork);
     return (size_t)lwork * sizeof(double) + (size_t)liwork * sizeof(int);
 }
 

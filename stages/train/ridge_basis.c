@@ -66,17 +66,8 @@ int ridge_basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     t0 = lap(fc, RIDGE_PHASE_GRAM, t0);
     b->s = mt_get(mt, (size_t)r, sizeof(double));
     dm_init(mt, &b->Q, g, r, r, fc->nb);
-    double wq = 0.0;
-    int iwq = 0, lwork = -1, liwork = -1;
-    pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
-             b->Q.desc, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
-    /* The query sizes 2·NP·NQ from this process's share, which is too small on a process
-     * that holds no rows (pdlaed3 overflows it): pad with the largest share. The same
-     * formula is in cv.c's prediction. */
-    lwork = (int)wq + 1 +
-            2 * bmc_numroc(r, fc->nb, 0, 0, g->nprow) * bmc_numroc(r, fc->nb, 0, 0, g->npcol);
-    liwork = iwq > 1 ? iwq : 1;
-    ridge_eig_pad_work(r, g, &lwork, &liwork);
+    int lwork = 0, liwork = 0;
+    ridge_eig_workspace(r, fc->nb, g, &lwork, &liwork);
     double *work = mt_get(mt, (size_t)lwork, sizeof(double));
     int *iwork = mt_get(mt, (size_t)liwork, sizeof(int));
     if (g->size == 1) { /* dsyevd's algorithm with a blocked back-transformation */

@@ -169,13 +169,27 @@ static inline void dm_to_rb(const bmc_distmat *src, rbmat *dst) {
               &src->grid->ctxt);
 }
 
-/* The eigensolver workspace (doubles, ints) from pdsyevd's query, raised on one process to
- * what ridge_eig_local needs. Used by ridge.c and by cv.c's memory prediction. Local. */
-static inline void ridge_eig_pad_work(int r, const bmc_grid *g, int *lwork, int *liwork) {
+/* Collective over the grid's 2-D context: the eigensolver workspace (doubles, ints) for an
+ * r × r matrix in nb × nb blocks, used by ridge_basis.c and by cv.c's memory prediction.
+ * pdsyevd's query sizes 2·NP·NQ from this process's share, which is too small on a process
+ * that holds no rows (pdlaed3 overflows it): pad with the largest share. On one process the
+ * result is raised to what ridge_eig_local needs. */
+static inline void ridge_eig_workspace(int r, int nb, const bmc_grid *g, int *lwork,
+                                       int *liwork) {
+    int desc[9], info = 0, zero = 0, one = 1, lld = bmc_numroc(r, nb, g->myrow, 0, g->nprow);
+    if (lld < 1) lld = 1;
+    descinit_(desc, &r, &r, &nb, &nb, &zero, &zero, &g->ctxt, &lld, &info);
+    BMC_CHECK(info == 0);
+    double dummy = 0.0, wq = 0.0;
+    int iwq = 0, lw = -1, liw = -1;
+    pdsyevd_("V", "L", &r, &dummy, &one, &one, desc, &dummy, &dummy, &one, &one, desc, &wq, &lw,
+             &iwq, &liw, &info, 1, 1);
+    *lwork = (int)wq + 1 + 2 * bmc_numroc(r, nb, 0, 0, g->nprow) * bmc_numroc(r, nb, 0, 0, g->npcol);
+    *liwork = iwq > 1 ? iwq : 1;
     if (g->size != 1) return;
-    size_t li = 0, lw = ridge_eig_work(r, &li);
-    BMC_CHECK(lw <= 2147483647u && li <= 2147483647u);
-    if ((size_t)*lwork < lw) *lwork = (int)lw;
+    size_t li = 0, lwe = ridge_eig_work(r, &li);
+    BMC_CHECK(lwe <= 2147483647u && li <= 2147483647u);
+    if ((size_t)*lwork < lwe) *lwork = (int)lwe;
     if ((size_t)*liwork < li) *liwork = (int)li;
 }
 
