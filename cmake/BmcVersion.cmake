@@ -10,6 +10,7 @@ if(GIT_FOUND AND EXISTS "${CMAKE_SOURCE_DIR}/.git")
     set(BMC_GIT_COMMIT "${_c}")
   endif()
 endif()
+set(BMC_GENERATED_DIR "${CMAKE_CURRENT_BINARY_DIR}/generated")
 set(BMC_VERSION_C "${CMAKE_CURRENT_BINARY_DIR}/generated/bmc_version.c")
 file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/generated")
 file(WRITE "${BMC_VERSION_C}.in"

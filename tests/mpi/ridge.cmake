@@ -1,4 +1,4 @@
-# Tests of the distributed ridge solver (stages/train/ridge.c, cv.c):
+# Tests of the distributed ridge solver (common/ridge: ridge.c, cv.c):
 # ridge.npN: ridge_ref.py writes random problems (n < p and n > p; LOO, GCV, k-fold; token
 # and group granularity; a memory budget that forces column blocks; a constant X column),
 # test_ridge fits them on every grid shape of N ranks (and on 1 rank for comparison), and

@@ -1,4 +1,4 @@
-# The CLIP ViT forward pass (stages/extract_clip/vit.c) against the clip-tiny golden set,
+# The CLIP ViT forward pass (common/clip/vit.c) against the clip-tiny golden set,
 # its naive twins, a random model of another shape, and PyTorch when python3 has torch.
 bmc_add_test_exe(test_clip_vit ${CMAKE_CURRENT_LIST_DIR}/test_clip_vit.c)
 target_link_libraries(test_clip_vit PRIVATE bmc_clip)

@@ -1,9 +1,8 @@
 # CLIP weights: safetensors reader/writer, the HF/OpenAI loader, and bmc-synth clip-weights.
 # Reference values come from numpy (clip_weights_ref.py parses safetensors by hand); bad
 # inputs are generated at test time by test_clip_weights_bad.c.
-bmc_add_test_exe(test_clip_weights ${CMAKE_CURRENT_LIST_DIR}/test_clip_weights.c
-  ${CMAKE_SOURCE_DIR}/stages/synth/clip_weights.c ${CMAKE_SOURCE_DIR}/stages/synth/rng.c)
-target_link_libraries(test_clip_weights PRIVATE bmc_clip)
+bmc_add_test_exe(test_clip_weights ${CMAKE_CURRENT_LIST_DIR}/test_clip_weights.c)
+target_link_libraries(test_clip_weights PRIVATE bmc_clip bmc_stage_synth)
 bmc_add_test_exe(test_clip_weights_bad ${CMAKE_CURRENT_LIST_DIR}/test_clip_weights_bad.c)
 target_link_libraries(test_clip_weights_bad PRIVATE bmc_clip)
 

@@ -1,0 +1,2 @@
+#include "core.h"
+int core_one(void) { return 1; }

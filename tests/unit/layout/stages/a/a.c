@@ -1,0 +1,3 @@
+#include "a.h"
+#include "engine.h"
+int a_three(void) { return engine_two() + 1; }

@@ -1,0 +1,1 @@
+int a_three(void);
