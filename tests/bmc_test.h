@@ -13,6 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The vendored CLIP golden set (tests/data/clip-tiny; BMC_TESTDATA_DIR comes from the build). */
+#ifdef BMC_TESTDATA_DIR
+#define BMC_CLIP_TINY_DIR BMC_TESTDATA_DIR "/clip-tiny"
+#endif
+
 static int test_passed_, test_failed_;
 
 #define TEST_CHECK(cond, ...)                                                              \

@@ -1,6 +1,6 @@
 /* golden_reader.h — test-only access to the clip-tiny golden set: a tiny safetensors reader
  * (F32, U8, I32; whole file in memory, JSON header via cJSON, tensors copied out by name),
- * the folder ($BMC_SOURCE_DIR/../shared/testdata/clip-tiny), its config.json as a vit_config
+ * the folder (tests/data/clip-tiny), its config.json as a vit_config
  * and model.safetensors (HF names, q|k|v stacked) into a vit_model. Deliberately independent
  * of stages/extract_clip/safetensors.c and weights.c (tested elsewhere). Not for production:
  * no strict header validation, no mmap.
@@ -122,18 +122,11 @@ static inline float *gr_f32(const gr_file *f, const char *name, size_t want_coun
 
 /* ---- the clip-tiny folder and its model ---- */
 
-/* The path of file in the golden folder (a static buffer; "" gives the folder itself):
- * $BMC_SOURCE_DIR/../shared/testdata/clip-tiny, else /work/shared/testdata/clip-tiny.
- * The including file defines _POSIX_C_SOURCE (for access). */
+/* The path of file in the golden folder tests/data/clip-tiny (BMC_CLIP_TINY_DIR, bmc_test.h;
+ * a static buffer; "" gives the folder itself). */
 static inline const char *gr_path(const char *file) {
-    static char gr_dir_[4096], path[4600];
-    if (!gr_dir_[0]) {
-        const char *src = getenv("BMC_SOURCE_DIR");
-        snprintf(gr_dir_, sizeof gr_dir_, "%s/../shared/testdata/clip-tiny", src ? src : "");
-        if (!src || access(gr_dir_, R_OK) != 0)
-            snprintf(gr_dir_, sizeof gr_dir_, "/work/shared/testdata/clip-tiny");
-    }
-    snprintf(path, sizeof path, "%s/%s", gr_dir_, file);
+    static char path[4600];
+    snprintf(path, sizeof path, "%s/%s", BMC_CLIP_TINY_DIR, file);
     return path;
 }
 

@@ -32,16 +32,8 @@ static const char *env_or(const char *name, const char *fallback) {
     return (v && v[0]) ? v : fallback;
 }
 
-/* Folder of the clip-tiny golden set (BMC_SOURCE_DIR/../shared/testdata/clip-tiny). */
-static char *testdata_dir(void) {
-    const char *src = getenv("BMC_SOURCE_DIR");
-    if (src && src[0]) {
-        char *p = bmc_xasprintf("%s/../shared/testdata/clip-tiny", src);
-        if (bmc_is_dir(p)) return p;
-        free(p);
-    }
-    return xstrdup("/work/shared/testdata/clip-tiny");
-}
+/* Folder of the clip-tiny golden set (tests/data/clip-tiny). */
+static char *testdata_dir(void) { return xstrdup(BMC_CLIP_TINY_DIR); }
 
 /* Whole file, which must have exactly `expect` bytes; NULL (and a failed check) otherwise. */
 static uint8_t *read_exact(const char *path, size_t expect) {

@@ -25,17 +25,12 @@ int synth_clip_weights_main(int argc, char **argv);
 static char testdata[1024];
 static const char *ref_script; /* clip_weights_ref.py */
 
-/* The clip-tiny folder: $BMC_SOURCE_DIR/../shared/testdata/clip-tiny, else /work/shared/... */
+/* The clip-tiny folder, tests/data/clip-tiny (BMC_CLIP_TINY_DIR). */
 static int find_testdata(void) {
-    const char *src = getenv("BMC_SOURCE_DIR");
-    if (src) {
-        snprintf(testdata, sizeof testdata, "%s/../shared/testdata/clip-tiny", src);
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/model.safetensors", testdata);
-        if (bmc_path_exists(probe)) return 0;
-    }
-    snprintf(testdata, sizeof testdata, "/work/shared/testdata/clip-tiny");
-    return bmc_path_exists("/work/shared/testdata/clip-tiny/model.safetensors") ? 0 : -1;
+    snprintf(testdata, sizeof testdata, "%s", BMC_CLIP_TINY_DIR);
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s/model.safetensors", testdata);
+    return bmc_path_exists(probe) ? 0 : -1;
 }
 
 static char *td(const char *name) { return bmc_path_join(testdata, name); }
@@ -473,7 +468,7 @@ int main(int argc, char **argv) {
     }
     ref_script = argv[2];
     if (find_testdata()) {
-        fprintf(stderr, "clip-tiny test data not found ($BMC_SOURCE_DIR/../shared/testdata/clip-tiny)\n");
+        fprintf(stderr, "clip-tiny test data not found (%s)\n", BMC_CLIP_TINY_DIR);
         return 1;
     }
     char tmp[] = "/tmp/bmc-clipw-XXXXXX";

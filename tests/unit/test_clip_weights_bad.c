@@ -28,13 +28,7 @@ static unsigned char *model;   /* the whole model.safetensors */
 static size_t model_len, model_hlen;
 
 static int find_testdata(void) {
-    const char *src = getenv("BMC_SOURCE_DIR");
-    char dir[1024] = "/work/shared/testdata/clip-tiny";
-    if (src) {
-        snprintf(dir, sizeof dir, "%s/../shared/testdata/clip-tiny", src);
-        snprintf(model_path, sizeof model_path, "%s/model.safetensors", dir);
-        if (!bmc_path_exists(model_path)) snprintf(dir, sizeof dir, "/work/shared/testdata/clip-tiny");
-    }
+    const char *dir = BMC_CLIP_TINY_DIR;
     snprintf(model_path, sizeof model_path, "%s/model.safetensors", dir);
     snprintf(config_path, sizeof config_path, "%s/config.json", dir);
     snprintf(golden_path, sizeof golden_path, "%s/golden.safetensors", dir);
@@ -417,7 +411,7 @@ static void test_mutations(void) {
 
 int main(void) {
     if (find_testdata()) {
-        fprintf(stderr, "clip-tiny test data not found ($BMC_SOURCE_DIR/../shared/testdata/clip-tiny)\n");
+        fprintf(stderr, "clip-tiny test data not found (%s)\n", BMC_CLIP_TINY_DIR);
         return 1;
     }
     TEST_CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
