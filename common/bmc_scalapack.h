@@ -1,11 +1,15 @@
-/* bmc_scalapack.h — C prototypes of the BLACS, ScaLAPACK and PBLAS routines brainmclip calls.
+/* bmc_scalapack.h — C prototypes of the BLACS, ScaLAPACK and PBLAS routines brainmclip calls,
+ * and of the Fortran BLAS/LAPACK routines its one-process paths call directly.
  *
- * Debian's libscalapack-openmpi ships no C header, so every prototype is declared here, once.
+ * Debian's libscalapack-openmpi ships no C header (and the Fortran interface of BLAS/LAPACK has
+ * none either), so every prototype is declared here, once.
  * Fortran ABI (Fortran and F77-interface routines): lowercase name + one underscore, every
  * argument by pointer, and one hidden `size_t` length per CHARACTER argument appended at the
  * end (gfortran >= 8; pass 1 for one-letter options). The Cblacs_* C interface takes values.
  * Indices in these routines are 1-based (ia, ja, ...). Each symbol was checked with
- * `nm -D libscalapack-openmpi.so` (ScaLAPACK 2.2.1). Not here: wrappers (bmc_grid.h).
+ * `nm -D libscalapack-openmpi.so` (ScaLAPACK 2.2.1) or OpenBLAS's libblas/liblapack (0.3.21);
+ * tests/unit/test_grid_index.c links every one. Not here: wrappers (bmc_grid.h), the CBLAS
+ * interface (<cblas.h>).
  */
 #ifndef BMC_SCALAPACK_H
 #define BMC_SCALAPACK_H
@@ -152,5 +156,45 @@ void pssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const 
               const int *ja, const int *desca, float *w, float *z, const int *iz,
               const int *jz, const int *descz, float *work, const int *lwork, int *iwork,
               const int *liwork, int *info, size_t jobz_len, size_t uplo_len);
+
+/* ---- BLAS (Fortran interface, column-major): the one-process products ------------------- */
+/* C := alpha·op(A)·op(B) + beta·C. */
+void dgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b,
+            const int *ldb, const double *beta, double *c, const int *ldc, size_t transa_len,
+            size_t transb_len);
+void sgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
+            const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
+            const float *beta, float *c, const int *ldc, size_t transa_len, size_t transb_len);
+/* C := alpha·op(A)·op(A)ᵀ + beta·C, only the `uplo` triangle of C is referenced. */
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc,
+            size_t uplo_len, size_t trans_len);
+
+/* ---- LAPACK: the one-process symmetric eigensolver and its pieces ----------------------- */
+/* Reduce the symmetric A to tridiagonal form (d, e) by reflectors (left in A, scalars tau). */
+void dsytrd_(const char *uplo, const int *n, double *a, const int *lda, double *d, double *e,
+             double *tau, double *work, const int *lwork, int *info, size_t uplo_len);
+/* Eigenpairs of the symmetric tridiagonal (d, e) by divide and conquer. */
+void dstedc_(const char *compz, const int *n, double *d, double *e, double *z, const int *ldz,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info,
+             size_t compz_len);
+/* The triangular factor T of a block of k reflectors (H = I − V·T·Vᵀ). */
+void dlarft_(const char *direct, const char *storev, const int *n, const int *k, const double *v,
+             const int *ldv, const double *tau, double *t, const int *ldt, size_t direct_len,
+             size_t storev_len);
+/* Apply a block reflector (V, T) to C from the `side`. */
+void dlarfb_(const char *side, const char *trans, const char *direct, const char *storev,
+             const int *m, const int *n, const int *k, const double *v, const int *ldv,
+             const double *t, const int *ldt, double *c, const int *ldc, double *work,
+             const int *ldwork, size_t side_len, size_t trans_len, size_t direct_len,
+             size_t storev_len);
+/* norm "M", "1", "I" or "F" of a symmetric matrix (work: n doubles for "1"/"I"). */
+double dlansy_(const char *norm, const char *uplo, const int *n, const double *a, const int *lda,
+               double *work, size_t norm_len, size_t uplo_len);
+/* All eigenpairs of a symmetric matrix (divide and conquer); lwork = liwork = -1 queries. */
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info,
+             size_t jobz_len, size_t uplo_len);
 
 #endif

@@ -17,12 +17,8 @@
 #include "bmc_alloc.h"
 #include "bmc_grid.h"
 #include "bmc_h5io.h"
+#include "bmc_scalapack.h"
 #include "ridge.h"
-
-/* Fortran BLAS (OpenBLAS, linked through ScaLAPACK). */
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
-            const double *beta, double *c, const int *ldc, size_t la, size_t lb);
 
 typedef struct opts {
     const char *data, *out, *mode;

@@ -13,11 +13,6 @@
 #include "ridge_eig.h"
 #include "ridge_fit.h"
 
-/* BLAS (OpenBLAS) for one process: the Gram product. */
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc,
-            size_t luplo, size_t ltrans);
-
 void ridge_split_centre(mem_track *mt, const bmc_grid *g, const rbmat *src, int f0, int f1,
                         int nb, double *mean, bmc_distmat *train, bmc_distmat *test) {
     rowblock_means(src, f0, f1, g->comm, mean);

@@ -12,11 +12,6 @@
 #include "bmc_scalapack.h"
 #include "ridge_fit.h"
 
-/* BLAS (OpenBLAS) for one process: the float32 screen. */
-void sgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
-            const float *beta, float *c, const int *ldc, size_t lta, size_t ltb);
-
 /* Local: z := diag-scaled copy of P; column k uses penalty alphas[aidx] when best == NULL,
  * else alphas[best[col0 + k]]. */
 static void scale_projection(const basis *b, const ridge_problem *pb, const bmc_distmat *P,

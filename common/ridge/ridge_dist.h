@@ -193,11 +193,6 @@ static inline void ridge_eig_workspace(int r, int nb, const bmc_grid *g, int *lw
     if ((size_t)*liwork < li) *liwork = (int)li;
 }
 
-/* Fortran BLAS (OpenBLAS): the one-process path of gemm. */
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
-            const double *beta, double *c, const int *ldc, size_t lta, size_t ltb);
-
 /* Collective: C := alpha·op(A)·op(B) + beta·C on whole matrices. On one process the local
  * arrays are the whole matrices, and dgemm skips PBLAS's rank-nb panel updates. */
 static inline void gemm(const char *ta, const char *tb, double alpha, const bmc_distmat *a,

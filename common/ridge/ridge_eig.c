@@ -13,25 +13,8 @@
 
 #include "bmc_alloc.h"
 #include "bmc_error.h"
+#include "bmc_scalapack.h"
 #include "ridge_eig.h"
-
-void dsytrd_(const char *uplo, const int *n, double *a, const int *lda, double *d, double *e,
-             double *tau, double *work, const int *lwork, int *info, size_t luplo);
-void dstedc_(const char *compz, const int *n, double *d, double *e, double *z, const int *ldz,
-             double *work, const int *lwork, int *iwork, const int *liwork, int *info,
-             size_t lcompz);
-void dlarft_(const char *direct, const char *storev, const int *n, const int *k, const double *v,
-             const int *ldv, const double *tau, double *t, const int *ldt, size_t ldirect,
-             size_t lstorev);
-void dlarfb_(const char *side, const char *trans, const char *direct, const char *storev,
-             const int *m, const int *n, const int *k, const double *v, const int *ldv,
-             const double *t, const int *ldt, double *c, const int *ldc, double *work,
-             const int *ldwork, size_t lside, size_t ltrans, size_t ldirect, size_t lstorev);
-double dlansy_(const char *norm, const char *uplo, const int *n, const double *a, const int *lda,
-               double *work, size_t lnorm, size_t luplo);
-void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info,
-             size_t ljobz, size_t luplo);
 
 /* Reflectors per back-transformation block for order n (no wider than the n − 1 there are). */
 static int bt_block(int n) { return n - 1 < RIDGE_EIG_BT_NB ? (n > 1 ? n - 1 : 1) : RIDGE_EIG_BT_NB; }

@@ -3,7 +3,8 @@
  * The 0-based helpers (bmc_numroc, bmc_l2g, bmc_g2l, bmc_g2p) are compared with ScaLAPACK's
  * own 1-based numroc_/indxl2g_/indxg2l_/indxg2p_ over exhaustive small ranges; the row-block
  * partition is checked to cover 0..n exactly once with the documented block size; and every
- * prototype of bmc_scalapack.h is resolved at link time. No MPI (nothing here communicates).
+ * prototype of bmc_scalapack.h (BLACS, ScaLAPACK, PBLAS, and the Fortran BLAS/LAPACK section)
+ * is resolved at link time. No MPI (nothing here communicates).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -193,6 +194,9 @@ static void test_symbols_link(void) {
         (any_fn)pslange_,      (any_fn)pdelset_,         (any_fn)pdelget_,
         (any_fn)pdpotrf_,      (any_fn)pdpotrs_,         (any_fn)pdsyevd_,
         (any_fn)pssyevd_,
+        (any_fn)dgemm_,        (any_fn)sgemm_,           (any_fn)dsyrk_,
+        (any_fn)dsytrd_,       (any_fn)dstedc_,          (any_fn)dlarft_,
+        (any_fn)dlarfb_,       (any_fn)dlansy_,          (any_fn)dsyevd_,
     };
     size_t missing = 0;
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)

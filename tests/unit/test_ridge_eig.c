@@ -1,4 +1,4 @@
-/* test_ridge_eig.c — the one-process eigensolver of the ridge fit (stages/train/ridge_eig.c)
+/* test_ridge_eig.c — the one-process eigensolver of the ridge fit (common/ridge/ridge_eig.c)
  * against its _naive twin, LAPACK's dsyevd: eigenvalues agree to a few ulps of ‖A‖, and the
  * scaled residuals of LAPACK's tests, ‖A·Z − Z·Λ‖₁ / (n·‖A‖₁·ε) and ‖ZᵀZ − I‖₁ / (n·ε), are
  * O(1) (PASSED below 30; dsyevd's own printed beside). Orders 1, 2, 3 (fewer reflectors than a block), 129, 300 (several blocks, a
@@ -12,15 +12,12 @@
 #include <string.h>
 
 #include "bmc_alloc.h"
+#include "bmc_scalapack.h"
 #include "bmc_test.h"
 #include "ridge_eig.h"
 
 /* Element (i, j) of a column-major n × n array. */
 #define IX(i, j) ((size_t)(i) + (size_t)(j) * (size_t)n)
-
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
-            const double *beta, double *c, const int *ldc, size_t lta, size_t ltb);
 
 static double urand(unsigned long long *s) {
     *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
