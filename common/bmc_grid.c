@@ -1,10 +1,11 @@
-/* bmc_grid.c — BLACS process grids, block-cyclic index arithmetic and the row-block ↔
- * 2-D block-cyclic redistribution (see bmc_grid.h for the contract).
+/* bmc_grid.c — BLACS process grids, block-cyclic index arithmetic, the 2-D distributed
+ * matrix (with its GEMM) and the row-block matrix (see bmc_grid.h for the contract).
  *
  * The index helpers are pure C (0-based) and match ScaLAPACK's numroc/indxl2g/indxg2l/indxg2p.
- * Redistribution goes through pdgemr2d between a descriptor in the size × 1 context (the
- * row-block layout, transposed locally between C row-major and column-major) and the 2-D one.
- * Not here: the solvers (stages/train), reading the row blocks from HDF5 (bmc_h5io.c).
+ * Redistribution goes through pdgemr2d between the row-block matrix's descriptor in the
+ * size × 1 context and the 2-D one (plain column copies on one process); C-order row blocks
+ * are transposed locally, tile by tile, to and from the row-block matrix.
+ * Not here: the solvers (common/ridge), reading the row blocks from HDF5 (bmc_h5io.c).
  */
 #include "bmc_grid.h"
 
@@ -175,72 +176,136 @@ void bmc_distmat_free(bmc_distmat *a) {
     a->data = NULL;
 }
 
-/* Tile edge of the cache-blocked transposes. */
-enum { TRANSPOSE_TILE = 32 };
-
-/* dst (column-major, leading dimension ld) := src (nrows × ncols, row-major). */
-static void rowmajor_to_colmajor(const double *src, long nrows, long ncols, double *dst,
-                                 long ld) {
-    for (long i0 = 0; i0 < nrows; i0 += TRANSPOSE_TILE)
-        for (long j0 = 0; j0 < ncols; j0 += TRANSPOSE_TILE) {
-            long i1 = i0 + TRANSPOSE_TILE < nrows ? i0 + TRANSPOSE_TILE : nrows;
-            long j1 = j0 + TRANSPOSE_TILE < ncols ? j0 + TRANSPOSE_TILE : ncols;
-            for (long j = j0; j < j1; j++)
-                for (long i = i0; i < i1; i++) dst[i + j * ld] = src[i * ncols + j];
-        }
-}
-
-/* dst (nrows × ncols, row-major) := src (column-major, leading dimension ld). */
-static void colmajor_to_rowmajor(const double *src, long ld, long nrows, long ncols,
-                                 double *dst) {
-    for (long i0 = 0; i0 < nrows; i0 += TRANSPOSE_TILE)
-        for (long j0 = 0; j0 < ncols; j0 += TRANSPOSE_TILE) {
-            long i1 = i0 + TRANSPOSE_TILE < nrows ? i0 + TRANSPOSE_TILE : nrows;
-            long j1 = j0 + TRANSPOSE_TILE < ncols ? j0 + TRANSPOSE_TILE : ncols;
-            for (long i = i0; i < i1; i++)
-                for (long j = j0; j < j1; j++) dst[i * ncols + j] = src[i + j * ld];
-        }
-}
-
-/* The row-block layout of an m × n matrix: this rank's row count, and the descriptor in the
- * size × 1 context (MB = bmc_rowblock_size(m, size), NB = n, lld ≥ 1). */
-static long rowblock_desc(const bmc_distmat *a, int desc[9]) {
-    const bmc_grid *g = a->grid;
-    long row0, nrows;
-    bmc_rowblock(a->m, g->size, g->rank, &row0, &nrows);
-    long block = bmc_rowblock_size(a->m, g->size);
-    BMC_CHECK(block <= a->m || a->m == 0);
-    make_desc(desc, a->m, a->n, (int)block, max_int(1, a->n), g->ctxt_rows,
-              max_int(1, (int)nrows));
-    return nrows;
+/* Collective: see bmc_grid.h. */
+void bmc_distmat_gemm(const char *ta, const char *tb, double alpha, const bmc_distmat *a,
+                      const bmc_distmat *b, double beta, bmc_distmat *c) {
+    int m = c->m, n = c->n, k = ta[0] == 'N' ? a->n : a->m, one = 1;
+    if (m == 0 || n == 0) return;
+    if (c->grid->size == 1)
+        dgemm_(ta, tb, &m, &n, &k, &alpha, a->data, &a->lld, b->data, &b->lld, &beta, c->data,
+               &c->lld, 1, 1);
+    else
+        pdgemm_(ta, tb, &m, &n, &k, &alpha, a->data, &one, &one, a->desc, b->data, &one, &one,
+                b->desc, &beta, c->data, &one, &one, c->desc, 1, 1);
 }
 
 void bmc_distmat_from_rowblock(bmc_distmat *a, const double *rows) {
     BMC_CHECK(a != NULL && a->grid != NULL && a->grid->ctxt_rows >= 0);
     if (a->m == 0 || a->n == 0) return;
-    int desc_rows[9];
-    long nrows = rowblock_desc(a, desc_rows);
-    BMC_CHECK(rows != NULL || nrows == 0);
-    long ld = nrows > 0 ? nrows : 1;
-    double *colmajor = XNEW(colmajor, bmc_mul_size((size_t)ld, (size_t)a->n));
-    if (nrows > 0) rowmajor_to_colmajor(rows, nrows, a->n, colmajor, ld);
-    int one = 1;
-    pdgemr2d_(&a->m, &a->n, colmajor, &one, &one, desc_rows, a->data, &one, &one, a->desc,
-              &a->grid->ctxt);
-    free(colmajor);
+    bmc_rowblock_mat rb;
+    bmc_rowblock_init(&rb, a->grid, a->m, a->n);
+    BMC_CHECK(rows != NULL || rb.nrows == 0);
+    bmc_rowblock_from_c(&rb, rows, a->n, 0);
+    bmc_rowblock_to_distmat(a, 0, &rb, 0, a->m);
+    bmc_rowblock_free(&rb);
 }
 
 void bmc_distmat_to_rowblock(const bmc_distmat *a, double *rows) {
     BMC_CHECK(a != NULL && a->grid != NULL && a->grid->ctxt_rows >= 0);
     if (a->m == 0 || a->n == 0) return;
-    int desc_rows[9];
-    long nrows = rowblock_desc(a, desc_rows);
-    BMC_CHECK(rows != NULL || nrows == 0);
-    long ld = nrows > 0 ? nrows : 1;
-    double *colmajor = XNEW(colmajor, bmc_mul_size((size_t)ld, (size_t)a->n));
-    int one = 1;
-    pdgemr2d_(&a->m, &a->n, a->data, &one, &one, a->desc, colmajor, &one, &one, desc_rows,
-              &a->grid->ctxt);
-    if (nrows > 0) colmajor_to_rowmajor(colmajor, ld, nrows, a->n, rows);
-    free(colmajor);
+    bmc_rowblock_mat rb;
+    bmc_rowblock_init(&rb, a->grid, a->m, a->n);
+    BMC_CHECK(rows != NULL || rb.nrows == 0);
+    bmc_rowblock_from_distmat(&rb, a);
+    bmc_rowblock_to_c(rows, a->n, 0, &rb);
+    bmc_rowblock_free(&rb);
+}
+
+/* ---- row-block matrix -------------------------------------------------------------------- */
+
+void bmc_rowblock_init(bmc_rowblock_mat *a, const bmc_grid *g, int m, int n) {
+    BMC_CHECK(a != NULL && g != NULL && g->ctxt_rows >= 0 && m >= 0 && n >= 0);
+    memset(a, 0, sizeof *a);
+    a->grid = g;
+    a->m = m;
+    a->n = n;
+    bmc_rowblock(m, g->size, g->rank, &a->row0, &a->nrows);
+    a->ld = max_int(1, (int)a->nrows);
+    long block = bmc_rowblock_size(m, g->size);
+    BMC_CHECK(block <= m || m == 0);
+    make_desc(a->desc, m, n, (int)block, max_int(1, n), g->ctxt_rows, a->ld);
+    size_t bytes = bmc_rowblock_bytes(a);
+    a->data = xcalloc(bytes ? bytes : 1, 1);
+}
+
+void bmc_rowblock_free(bmc_rowblock_mat *a) {
+    if (a == NULL) return;
+    free(a->data);
+    a->data = NULL;
+}
+
+/* Tile edge of the cache-blocked transposes: both sides stay within a few cache lines and
+ * pages (the element-wise loop missed the TLB on every write at large leading dimensions). */
+enum { TRANSPOSE_TILE = 32 };
+
+static long min_long(long a, long b) { return a < b ? a : b; }
+
+void bmc_rowblock_from_c(bmc_rowblock_mat *dst, const double *rows, long stride, int col0) {
+    const size_t ld = (size_t)dst->ld;
+    for (long i0 = 0; i0 < dst->nrows; i0 += TRANSPOSE_TILE)
+        for (int j0 = 0; j0 < dst->n; j0 += TRANSPOSE_TILE) {
+            long i1 = min_long(i0 + TRANSPOSE_TILE, dst->nrows);
+            int j1 = (int)min_long(j0 + TRANSPOSE_TILE, dst->n);
+            for (int j = j0; j < j1; j++)
+                for (long i = i0; i < i1; i++)
+                    dst->data[(size_t)i + (size_t)j * ld] = rows[i * stride + col0 + j];
+        }
+}
+
+void bmc_rowblock_to_c(double *rows, long stride, int col0, const bmc_rowblock_mat *src) {
+    const size_t ld = (size_t)src->ld;
+    for (long i0 = 0; i0 < src->nrows; i0 += TRANSPOSE_TILE)
+        for (int j0 = 0; j0 < src->n; j0 += TRANSPOSE_TILE) {
+            long i1 = min_long(i0 + TRANSPOSE_TILE, src->nrows);
+            int j1 = (int)min_long(j0 + TRANSPOSE_TILE, src->n);
+            for (long i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++)
+                    rows[i * stride + col0 + j] = src->data[(size_t)i + (size_t)j * ld];
+        }
+}
+
+void bmc_rowblock_to_distmat(bmc_distmat *dst, int dst0, const bmc_rowblock_mat *src, int r0,
+                             int r1) {
+    BMC_CHECK(src->n == dst->n && src->grid->ctxt == dst->grid->ctxt);
+    BMC_CHECK(r0 >= 0 && dst0 >= 0 && (r1 <= r0 || (r1 <= src->m && dst0 + r1 - r0 <= dst->m)));
+    int m = r1 - r0, n = src->n, ia = r0 + 1, ib = dst0 + 1, one = 1;
+    if (m <= 0 || n <= 0) return;
+    if (dst->grid->size == 1) { /* both are the whole matrix, column-major: copy columns */
+        for (int j = 0; j < n; j++)
+            memcpy(dst->data + (size_t)dst0 + (size_t)j * (size_t)dst->lld,
+                   src->data + (size_t)r0 + (size_t)j * (size_t)src->ld,
+                   (size_t)m * sizeof(double));
+        return;
+    }
+    pdgemr2d_(&m, &n, src->data, &ia, &one, src->desc, dst->data, &ib, &one, dst->desc,
+              &dst->grid->ctxt);
+}
+
+void bmc_rowblock_from_distmat(bmc_rowblock_mat *dst, const bmc_distmat *src) {
+    BMC_CHECK(src->m == dst->m && src->n == dst->n && src->grid->ctxt == dst->grid->ctxt);
+    int m = src->m, n = src->n, one = 1;
+    if (m <= 0 || n <= 0) return;
+    if (src->grid->size == 1) {
+        for (int j = 0; j < n; j++)
+            memcpy(dst->data + (size_t)j * (size_t)dst->ld,
+                   src->data + (size_t)j * (size_t)src->lld, (size_t)m * sizeof(double));
+        return;
+    }
+    pdgemr2d_(&m, &n, src->data, &one, &one, src->desc, dst->data, &one, &one, dst->desc,
+              &src->grid->ctxt);
+}
+
+void bmc_rowblock_col_means(double *mean, const bmc_rowblock_mat *a, int skip0, int skip1) {
+    BMC_CHECK(skip0 <= skip1 && a->m - (skip1 - skip0) >= 1 && a->n >= 0);
+    for (int j = 0; j < a->n; j++) {
+        double sum = 0.0;
+        for (long i = 0; i < a->nrows; i++) {
+            long gi = a->row0 + i;
+            if (gi < skip0 || gi >= skip1) sum += a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+        }
+        mean[j] = sum;
+    }
+    if (a->n > 0)
+        BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, mean, a->n, MPI_DOUBLE, MPI_SUM, a->grid->comm));
+    for (int j = 0; j < a->n; j++) mean[j] /= (double)(a->m - (skip1 - skip0));
 }

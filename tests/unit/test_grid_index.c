@@ -1,10 +1,11 @@
 /* test_grid_index.c — serial checks of bmc_grid's index helpers and row-block math.
  *
- * The 0-based helpers (bmc_numroc, bmc_l2g, bmc_g2l, bmc_g2p) are compared with ScaLAPACK's
- * own 1-based numroc_/indxl2g_/indxg2l_/indxg2p_ over exhaustive small ranges; the row-block
- * partition is checked to cover 0..n exactly once with the documented block size; and every
- * prototype of bmc_scalapack.h (BLACS, ScaLAPACK, PBLAS, and the Fortran BLAS/LAPACK section)
- * is resolved at link time. No MPI (nothing here communicates).
+ * The 0-based helpers (bmc_numroc, bmc_l2g and its unchecked bmc_l2g_fast, bmc_g2l, bmc_g2p)
+ * are compared with ScaLAPACK's own 1-based numroc_/indxl2g_/indxg2l_/indxg2p_ over
+ * exhaustive small ranges; the row-block partition is checked to cover 0..n exactly once with
+ * the documented block size; and every prototype of bmc_scalapack.h (BLACS, ScaLAPACK, PBLAS
+ * and the Fortran BLAS/LAPACK section) is resolved at link time. No MPI (nothing here
+ * communicates).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -54,9 +55,10 @@ static void test_numroc(void) {
                total_check);
 }
 
-/* l2g against indxl2g_, and the round trip g2p/g2l of it, for every local index. */
+/* l2g (and its unchecked twin bmc_l2g_fast) against indxl2g_, and the round trip g2p/g2l of
+ * it, for every local index. */
 static void test_l2g(void) {
-    mismatch l2g = {0}, back = {0};
+    mismatch l2g = {0}, fast = {0}, back = {0};
     int zero = 0;
     for (int n = 1; n <= MAX_N; n++)
         for (int nb = 1; nb <= MAX_NB; nb++)
@@ -68,6 +70,8 @@ static void test_l2g(void) {
                         int mine = bmc_l2g(l, nb, p, nprocs);
                         int theirs = indxl2g_(&l1, &nb, &p, &zero, &nprocs) - 1;
                         note(&l2g, mine == theirs, n, nb, p, 0, nprocs, l, mine, theirs);
+                        int quick = bmc_l2g_fast(l, nb, p, nprocs);
+                        note(&fast, quick == theirs, n, nb, p, 0, nprocs, l, quick, theirs);
                         int ok = mine >= 0 && mine < n && bmc_g2p(mine, nb, nprocs) == p &&
                                  bmc_g2l(mine, nb, nprocs) == l;
                         note(&back, ok, n, nb, p, 0, nprocs, l, mine, -1);
@@ -75,6 +79,8 @@ static void test_l2g(void) {
                 }
     TEST_CHECK(l2g.count == 0 && l2g.checked > 5000, "l2g: %ld of %ld differ; first: %s",
                l2g.count, l2g.checked, l2g.first);
+    TEST_CHECK(fast.count == 0 && fast.checked == l2g.checked,
+               "l2g_fast: %ld of %ld differ; first: %s", fast.count, fast.checked, fast.first);
     TEST_CHECK(back.count == 0, "g2p/g2l(l2g(l)) != (p, l): %ld of %ld; first: %s", back.count,
                back.checked, back.first);
 }
