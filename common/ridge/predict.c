@@ -34,7 +34,7 @@ int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_
                   bmc_err *err) {
     BMC_CHECK(md != NULL && md->grid != NULL && err != NULL);
     const bmc_grid *g = md->grid;
-    mem_track mt = {0, 0};
+    ridge_mem mt = {0, 0};
     if (m < 1) bmc_err_set(err, "give at least one test row", "ridge: %d test rows", m);
     long row0 = 0, nrows = 0;
     if (m >= 1) bmc_rowblock(m, g->size, g->rank, &row0, &nrows);
@@ -47,26 +47,26 @@ int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_
         }
     if (bmc_err_agree(g->comm, err)) return -1;
     const int nb = 64;
-    rbmat xrb;
+    bmc_rowblock_mat xrb;
     bmc_distmat xt, lhs;
-    rb_init(&mt, &xrb, g, m, md->p);
-    rb_from_c(&xrb, x_rows, md->p, 0);
-    dm_init(&mt, &xt, g, m, md->p, nb);
-    rows_to_2d(&xrb, 0, m, &xt, 0);
-    rb_free(&mt, &xrb);
+    ridge_rb_init(&mt, &xrb, g, m, md->p);
+    bmc_rowblock_from_c(&xrb, x_rows, md->p, 0);
+    ridge_dm_init(&mt, &xt, g, m, md->p, nb);
+    bmc_rowblock_to_distmat(&xt, 0, &xrb, 0, m);
+    ridge_rb_free(&mt, &xrb);
     int wrows = md->dual ? md->n : md->p;
     if (md->dual) { /* Ŷ = (X·Xcᵀ)·C: never W = Xcᵀ·C (p × t), which costs 2·p·n·t flops */
-        rbmat xcrb;
+        bmc_rowblock_mat xcrb;
         bmc_distmat xc;
-        rb_init(&mt, &xcrb, g, md->n, md->p);
-        rb_from_c(&xcrb, md->xc_rows, md->p, 0);
-        dm_init(&mt, &xc, g, md->n, md->p, nb);
-        rows_to_2d(&xcrb, 0, md->n, &xc, 0);
-        rb_free(&mt, &xcrb);
-        dm_init(&mt, &lhs, g, m, md->n, nb);
-        gemm("N", "T", 1.0, &xt, &xc, 0.0, &lhs);
-        dm_free(&mt, &xc);
-        dm_free(&mt, &xt);
+        ridge_rb_init(&mt, &xcrb, g, md->n, md->p);
+        bmc_rowblock_from_c(&xcrb, md->xc_rows, md->p, 0);
+        ridge_dm_init(&mt, &xc, g, md->n, md->p, nb);
+        bmc_rowblock_to_distmat(&xc, 0, &xcrb, 0, md->n);
+        ridge_rb_free(&mt, &xcrb);
+        ridge_dm_init(&mt, &lhs, g, m, md->n, nb);
+        bmc_distmat_gemm("N", "T", 1.0, &xt, &xc, 0.0, &lhs);
+        ridge_dm_free(&mt, &xc);
+        ridge_dm_free(&mt, &xt);
     } else {
         lhs = xt;
     }
@@ -77,23 +77,23 @@ int ridge_predict(const ridge_model *md, int m, const double *x_rows, double *y_
     if (tb > md->t) tb = md->t;
     for (int col0 = 0; col0 < md->t; col0 += tb) {
         int w = md->t - col0 < tb ? md->t - col0 : tb;
-        rbmat wrb, yrb;
+        bmc_rowblock_mat wrb, yrb;
         bmc_distmat c, yhat;
-        rb_init(&mt, &wrb, g, wrows, w);
-        rb_from_c(&wrb, md->coef_rows, md->t, col0);
-        dm_init(&mt, &c, g, wrows, w, nb);
-        rows_to_2d(&wrb, 0, wrows, &c, 0);
-        rb_free(&mt, &wrb);
-        dm_init(&mt, &yhat, g, m, w, nb);
-        gemm("N", "N", 1.0, &lhs, &c, 0.0, &yhat);
-        dm_free(&mt, &c);
-        rb_init(&mt, &yrb, g, m, w);
-        dm_to_rb(&yhat, &yrb);
-        dm_free(&mt, &yhat);
-        rb_to_c(&yrb, y_rows, md->t, col0);
-        rb_free(&mt, &yrb);
+        ridge_rb_init(&mt, &wrb, g, wrows, w);
+        bmc_rowblock_from_c(&wrb, md->coef_rows, md->t, col0);
+        ridge_dm_init(&mt, &c, g, wrows, w, nb);
+        bmc_rowblock_to_distmat(&c, 0, &wrb, 0, wrows);
+        ridge_rb_free(&mt, &wrb);
+        ridge_dm_init(&mt, &yhat, g, m, w, nb);
+        bmc_distmat_gemm("N", "N", 1.0, &lhs, &c, 0.0, &yhat);
+        ridge_dm_free(&mt, &c);
+        ridge_rb_init(&mt, &yrb, g, m, w);
+        bmc_rowblock_from_distmat(&yrb, &yhat);
+        ridge_dm_free(&mt, &yhat);
+        bmc_rowblock_to_c(y_rows, md->t, col0, &yrb);
+        ridge_rb_free(&mt, &yrb);
     }
-    dm_free(&mt, &lhs);
+    ridge_dm_free(&mt, &lhs);
     for (long i = 0; i < nrows; i++)
         for (int k = 0; k < md->t; k++) y_rows[i * md->t + k] += md->intercept[k];
     return 0;

@@ -3,9 +3,9 @@
  * arrays, then one eigenbasis per training set (the full data, and each fold; ridge_basis.c)
  * against every column block of Y (ridge_block.c), and the penalty choice (cv.c).
  *
- * The working set is allocated through a counter (mem_track) so its high-water mark can be
+ * The working set is allocated through a counter (ridge_mem) so its high-water mark can be
  * measured; cv.c predicts it. Not here: prediction and freeing (predict.c), the row-block/2-D
- * moves (ridge_dist.h), file I/O.
+ * moves (bmc_grid.h), file I/O.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -38,62 +38,62 @@ static int choose_block(const ridge_problem *pb, bmc_err *err) {
 }
 
 /* Collective: columns of X whose spread is at rounding level (constant columns). */
-static int count_zero_variance(fit_ctx *fc) {
-    const rbmat *x = &fc->X;
+static int count_zero_variance(ridge_fit_ctx *fc) {
+    const bmc_rowblock_mat *x = &fc->X;
     int p = x->n;
-    double *mean = mt_get(&fc->mt, (size_t)p * 3, sizeof(double));
+    double *mean = ridge_mem_get(&fc->mt, (size_t)p * 3, sizeof(double));
     double *ss = mean + p, *big = ss + p;
-    rowblock_means(x, 0, 0, fc->g->comm, mean);
+    bmc_rowblock_col_means(mean, x, 0, 0);
     for (int j = 0; j < p; j++)
         for (long i = 0; i < x->nrows; i++) {
             double v = x->data[(size_t)i + (size_t)j * (size_t)x->ld];
             ss[j] += (v - mean[j]) * (v - mean[j]);
             if (fabs(v) > big[j]) big[j] = fabs(v);
         }
-    allsum(ss, (size_t)p, fc->g->comm);
+    ridge_allsum(ss, (size_t)p, fc->g->comm);
     BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, big, p, MPI_DOUBLE, MPI_MAX, fc->g->comm));
     int count = 0;
     for (int j = 0; j < p; j++) {
         double tol = 1e-12 * big[j]; /* spread below 1e-12 of the column's magnitude */
         if (ss[j] <= (double)x->m * tol * tol) count++;
     }
-    mt_put(&fc->mt, mean, (size_t)p * 3, sizeof(double));
+    ridge_mem_put(&fc->mt, mean, (size_t)p * 3, sizeof(double));
     return count;
 }
 
 /* The result and model arrays (counted in the peak, owned by the caller). */
-static void alloc_outputs(fit_ctx *fc) {
+static void alloc_outputs(ridge_fit_ctx *fc) {
     const ridge_problem *pb = fc->pb;
-    mem_track *mt = &fc->mt;
+    ridge_mem *mt = &fc->mt;
     ridge_result *r = fc->res;
     ridge_model *m = fc->model;
     size_t na = (size_t)pb->n_alpha, t = (size_t)pb->t;
     r->n_alpha = pb->n_alpha;
     r->t = pb->t;
     r->n_groups = ridge_n_groups(pb);
-    r->scores = mt_get(mt, na * t, sizeof(double));
-    r->group_scores = mt_get(mt, na * (size_t)r->n_groups, sizeof(double));
-    r->best_index = mt_get(mt, t, sizeof(int));
-    r->best_alpha = mt_get(mt, t, sizeof(double));
+    r->scores = ridge_mem_get(mt, na * t, sizeof(double));
+    r->group_scores = ridge_mem_get(mt, na * (size_t)r->n_groups, sizeof(double));
+    r->best_index = ridge_mem_get(mt, t, sizeof(int));
+    r->best_alpha = ridge_mem_get(mt, t, sizeof(double));
     m->grid = fc->g;
     m->n = pb->n;
     m->p = pb->p;
     m->t = pb->t;
     m->dual = pb->n <= pb->p;
-    m->x_mean = mt_get(mt, (size_t)pb->p, sizeof(double));
-    m->y_mean = mt_get(mt, t, sizeof(double));
-    m->intercept = mt_get(mt, t, sizeof(double));
+    m->x_mean = ridge_mem_get(mt, (size_t)pb->p, sizeof(double));
+    m->y_mean = ridge_mem_get(mt, t, sizeof(double));
+    m->intercept = ridge_mem_get(mt, t, sizeof(double));
     long row0, nrows;
     bmc_rowblock(m->dual ? pb->n : pb->p, fc->g->size, fc->g->rank, &row0, &nrows);
-    m->coef_rows = mt_get(mt, (size_t)nrows * t, sizeof(double));
+    m->coef_rows = ridge_mem_get(mt, (size_t)nrows * t, sizeof(double));
     if (m->dual) {
-        m->xc_rows = mt_get(mt, (size_t)fc->X.nrows * (size_t)pb->p, sizeof(double));
-        fc->xc_xmean = mt_get(mt, (size_t)fc->X.nrows, sizeof(double));
+        m->xc_rows = ridge_mem_get(mt, (size_t)fc->X.nrows * (size_t)pb->p, sizeof(double));
+        fc->xc_xmean = ridge_mem_get(mt, (size_t)fc->X.nrows, sizeof(double));
     }
 }
 
 /* Collective: every column block against basis b. */
-static int all_blocks(fit_ctx *fc, const basis *b, double weight, int score, int *best,
+static int all_blocks(ridge_fit_ctx *fc, const ridge_basis *b, double weight, int score, int *best,
                       int select_here) {
     for (int col0 = 0; col0 < fc->pb->t; col0 += fc->tb) {
         int tb = fc->pb->t - col0 < fc->tb ? fc->pb->t - col0 : fc->tb;
@@ -102,20 +102,20 @@ static int all_blocks(fit_ctx *fc, const basis *b, double weight, int score, int
     return 0;
 }
 
-static int fit_body(fit_ctx *fc, const double *x_rows) {
+static int fit_body(ridge_fit_ctx *fc, const double *x_rows) {
     const ridge_problem *pb = fc->pb;
-    mem_track *mt = &fc->mt;
+    ridge_mem *mt = &fc->mt;
     ridge_result *res = fc->res;
     ridge_model *md = fc->model;
     double t0 = MPI_Wtime();
-    rb_init(mt, &fc->X, fc->g, pb->n, pb->p);
-    rb_from_c(&fc->X, x_rows, pb->p, 0);
+    ridge_rb_init(mt, &fc->X, fc->g, pb->n, pb->p);
+    bmc_rowblock_from_c(&fc->X, x_rows, pb->p, 0);
     alloc_outputs(fc);
     res->zero_var_cols = count_zero_variance(fc);
-    lap(fc, RIDGE_PHASE_LOAD, t0);
+    ridge_lap(fc, RIDGE_PHASE_LOAD, t0);
     res->block_cols = fc->tb;
 
-    basis b;
+    ridge_basis b;
     if (pb->mode == RIDGE_KFOLD)
         for (int f = 0; f < pb->kfold; f++) {
             int f0, f1;
@@ -129,7 +129,7 @@ static int fit_body(fit_ctx *fc, const double *x_rows) {
     memcpy(md->x_mean, b.x_mean, (size_t)pb->p * sizeof(double));
     if (md->dual) { /* Xc rows (C order, by the tiled transpose) and Xc·x̄ for the intercepts */
         t0 = MPI_Wtime();
-        rb_to_c(&fc->X, md->xc_rows, pb->p, 0);
+        bmc_rowblock_to_c(md->xc_rows, pb->p, 0, &fc->X);
         for (long i = 0; i < fc->X.nrows; i++) {
             double *row = md->xc_rows + (size_t)i * (size_t)pb->p, dot = 0.0;
             for (int j = 0; j < pb->p; j++) {
@@ -138,7 +138,7 @@ static int fit_body(fit_ctx *fc, const double *x_rows) {
             }
             fc->xc_xmean[i] = dot;
         }
-        lap(fc, RIDGE_PHASE_LOAD, t0);
+        ridge_lap(fc, RIDGE_PHASE_LOAD, t0);
     }
     int single_pass = pb->mode != RIDGE_KFOLD && pb->grain == RIDGE_GRAIN_TARGET;
     int rc = 0;
@@ -180,7 +180,7 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
     int tb = choose_block(pb, err);
     if (bmc_err_agree(g->comm, err)) return -1;
 
-    fit_ctx fc;
+    ridge_fit_ctx fc;
     memset(&fc, 0, sizeof fc);
     fc.pb = pb;
     fc.g = g;
@@ -192,8 +192,8 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
     fc.model = model;
     fc.err = err;
     int rc = fit_body(&fc, x_rows);
-    if (fc.xc_xmean) mt_put(&fc.mt, fc.xc_xmean, (size_t)fc.X.nrows, sizeof(double));
-    rb_free(&fc.mt, &fc.X);
+    if (fc.xc_xmean) ridge_mem_put(&fc.mt, fc.xc_xmean, (size_t)fc.X.nrows, sizeof(double));
+    ridge_rb_free(&fc.mt, &fc.X);
     if (rc != 0) {
         ridge_result_free(result);
         ridge_model_free(model);

@@ -13,24 +13,24 @@
 #include "ridge_eig.h"
 #include "ridge_fit.h"
 
-void ridge_split_centre(mem_track *mt, const bmc_grid *g, const rbmat *src, int f0, int f1,
-                        int nb, double *mean, bmc_distmat *train, bmc_distmat *test) {
-    rowblock_means(src, f0, f1, g->comm, mean);
-    dm_init(mt, train, g, src->m - (f1 - f0), src->n, nb);
-    rows_to_2d(src, 0, f0, train, 0);
-    rows_to_2d(src, f1, src->m, train, f0);
-    centre_columns(train, mean);
+void ridge_split_centre(ridge_mem *mt, const bmc_grid *g, const bmc_rowblock_mat *src, int f0,
+                        int f1, int nb, double *mean, bmc_distmat *train, bmc_distmat *test) {
+    bmc_rowblock_col_means(mean, src, f0, f1);
+    ridge_dm_init(mt, train, g, src->m - (f1 - f0), src->n, nb);
+    bmc_rowblock_to_distmat(train, 0, src, 0, f0);
+    bmc_rowblock_to_distmat(train, f0, src, f1, src->m);
+    ridge_centre_columns(train, mean);
     if (test != NULL) {
-        dm_init(mt, test, g, f1 - f0, src->n, nb);
-        rows_to_2d(src, f0, f1, test, 0);
-        centre_columns(test, mean);
+        ridge_dm_init(mt, test, g, f1 - f0, src->n, nb);
+        bmc_rowblock_to_distmat(test, 0, src, f0, f1);
+        ridge_centre_columns(test, mean);
     }
 }
 
-int ridge_basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
+int ridge_basis_build(ridge_fit_ctx *fc, ridge_basis *b, int f0, int f1, int with_test) {
     const ridge_problem *pb = fc->pb;
     const bmc_grid *g = fc->g;
-    mem_track *mt = &fc->mt;
+    ridge_mem *mt = &fc->mt;
     memset(b, 0, sizeof *b);
     b->f0 = f0;
     b->f1 = f1;
@@ -39,14 +39,14 @@ int ridge_basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     b->dual = b->n_tr <= pb->p;
     b->r = b->dual ? b->n_tr : pb->p;
     b->int_dim = -1;
-    b->x_mean = mt_get(mt, (size_t)pb->p, sizeof(double));
+    b->x_mean = ridge_mem_get(mt, (size_t)pb->p, sizeof(double));
     bmc_distmat xtr, xte, gram;
     double t0 = MPI_Wtime();
     ridge_split_centre(mt, g, &fc->X, f0, f1, fc->nb, b->x_mean, &xtr, with_test ? &xte : NULL);
-    t0 = lap(fc, RIDGE_PHASE_LOAD, t0); /* moving and centring X: data, not GEMM, time */
+    t0 = ridge_lap(fc, RIDGE_PHASE_LOAD, t0); /* moving and centring X: data, not GEMM, time */
 
     int r = b->r, one = 1, info = 0;
-    dm_init(mt, &gram, g, r, r, fc->nb);
+    ridge_dm_init(mt, &gram, g, r, r, fc->nb);
     int k = b->dual ? pb->p : b->n_tr;
     double done = 1.0, zero = 0.0;
     if (g->size == 1) /* the lower triangle by BLAS directly: PBLAS's panels cost ~2x here */
@@ -58,13 +58,13 @@ int ridge_basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
     if (b->dual) /* + 1·1ᵀ: the intercept direction gets eigenvalue n_tr */
         for (size_t q = 0; q < (size_t)gram.lld * (size_t)gram.nloc; q++) gram.data[q] += 1.0;
 
-    t0 = lap(fc, RIDGE_PHASE_GRAM, t0);
-    b->s = mt_get(mt, (size_t)r, sizeof(double));
-    dm_init(mt, &b->Q, g, r, r, fc->nb);
+    t0 = ridge_lap(fc, RIDGE_PHASE_GRAM, t0);
+    b->s = ridge_mem_get(mt, (size_t)r, sizeof(double));
+    ridge_dm_init(mt, &b->Q, g, r, r, fc->nb);
     int lwork = 0, liwork = 0;
     ridge_eig_workspace(r, fc->nb, g, &lwork, &liwork);
-    double *work = mt_get(mt, (size_t)lwork, sizeof(double));
-    int *iwork = mt_get(mt, (size_t)liwork, sizeof(int));
+    double *work = ridge_mem_get(mt, (size_t)lwork, sizeof(double));
+    int *iwork = ridge_mem_get(mt, (size_t)liwork, sizeof(int));
     if (g->size == 1) { /* dsyevd's algorithm with a blocked back-transformation */
         info = ridge_eig_local(r, gram.data, gram.lld, b->s, b->Q.data, b->Q.lld, work,
                                (size_t)lwork, iwork, (size_t)liwork);
@@ -72,100 +72,100 @@ int ridge_basis_build(fit_ctx *fc, basis *b, int f0, int f1, int with_test) {
         pdsyevd_("V", "L", &r, gram.data, &one, &one, gram.desc, b->s, b->Q.data, &one, &one,
                  b->Q.desc, work, &lwork, iwork, &liwork, &info, 1, 1);
     }
-    mt_put(mt, iwork, (size_t)liwork, sizeof(int));
-    mt_put(mt, work, (size_t)lwork, sizeof(double));
-    dm_free(mt, &gram);
+    ridge_mem_put(mt, iwork, (size_t)liwork, sizeof(int));
+    ridge_mem_put(mt, work, (size_t)lwork, sizeof(double));
+    ridge_dm_free(mt, &gram);
     if (info != 0)
         bmc_err_set(fc->err, "check X for extreme values; try another block size",
                     "ridge: %s failed with info %d on the %d x %d %s matrix",
                     g->size == 1 ? "dstedc" : "pdsyevd", info, r, r,
                     b->dual ? "Gram" : "covariance");
     if (bmc_err_agree(g->comm, fc->err)) {
-        dm_free(mt, &xtr);
-        if (with_test) dm_free(mt, &xte);
+        ridge_dm_free(mt, &xtr);
+        if (with_test) ridge_dm_free(mt, &xte);
         return -1;
     }
 
     if (b->dual) { /* sklearn's _find_smallest_angle: argmax_j |Q_jᵀ·1| (first on ties) */
-        double *colsum = mt_get(mt, (size_t)r, sizeof(double));
+        double *colsum = ridge_mem_get(mt, (size_t)r, sizeof(double));
         for (int lj = 0; lj < b->Q.nloc; lj++)
-            for (int li = 0; li < b->Q.mloc; li++) colsum[COL_G(&b->Q, lj)] += AT(&b->Q, li, lj);
-        allsum(colsum, (size_t)r, g->comm);
+            for (int li = 0; li < b->Q.mloc; li++) colsum[bmc_distmat_col(&b->Q, lj)] += RIDGE_AT(&b->Q, li, lj);
+        ridge_allsum(colsum, (size_t)r, g->comm);
         b->int_dim = 0;
         for (int j = 1; j < r; j++)
             if (fabs(colsum[j]) > fabs(colsum[b->int_dim])) b->int_dim = j;
-        mt_put(mt, colsum, (size_t)r, sizeof(double));
+        ridge_mem_put(mt, colsum, (size_t)r, sizeof(double));
         if (with_test) {
             bmc_distmat cross;
-            dm_init(mt, &cross, g, b->n_te, b->n_tr, fc->nb);
-            gemm("N", "T", 1.0, &xte, &xtr, 0.0, &cross);
-            dm_init(mt, &b->A, g, b->n_te, r, fc->nb);
-            gemm("N", "N", 1.0, &cross, &b->Q, 0.0, &b->A);
-            dm_free(mt, &cross);
+            ridge_dm_init(mt, &cross, g, b->n_te, b->n_tr, fc->nb);
+            bmc_distmat_gemm("N", "T", 1.0, &xte, &xtr, 0.0, &cross);
+            ridge_dm_init(mt, &b->A, g, b->n_te, r, fc->nb);
+            bmc_distmat_gemm("N", "N", 1.0, &cross, &b->Q, 0.0, &b->A);
+            ridge_dm_free(mt, &cross);
         }
     } else {
-        dm_init(mt, &b->U, g, b->n_tr, r, fc->nb);
-        gemm("N", "N", 1.0, &xtr, &b->Q, 0.0, &b->U);
+        ridge_dm_init(mt, &b->U, g, b->n_tr, r, fc->nb);
+        bmc_distmat_gemm("N", "N", 1.0, &xtr, &b->Q, 0.0, &b->U);
         if (with_test) {
-            dm_init(mt, &b->A, g, b->n_te, r, fc->nb);
-            gemm("N", "N", 1.0, &xte, &b->Q, 0.0, &b->A);
+            ridge_dm_init(mt, &b->A, g, b->n_te, r, fc->nb);
+            bmc_distmat_gemm("N", "N", 1.0, &xte, &b->Q, 0.0, &b->A);
         }
     }
-    dm_free(mt, &xtr);
-    if (with_test) dm_free(mt, &xte);
+    ridge_dm_free(mt, &xtr);
+    if (with_test) ridge_dm_free(mt, &xte);
 
     if (pb->mode == RIDGE_LOO && !with_test) {
         /* dual: G⁻¹_ii = Σ_j Q_ij² w_j; primal: 1 − h_ii = 1 − 1/n − Σ_j U_ij² / (s_j + α). */
         const bmc_distmat *E = b->dual ? &b->Q : &b->U;
         size_t na = (size_t)pb->n_alpha, ntr = (size_t)b->n_tr;
-        b->gdiag = mt_get(mt, na * ntr, sizeof(double));
+        b->gdiag = ridge_mem_get(mt, na * ntr, sizeof(double));
         /* As GEMMs over chunks of RIDGE_GDIAG_CHUNK local columns: (E∘E)[:, chunk] times the
          * chunk's weights w(j, α), added straight into gdiag (ntr × n_alpha, column-major)
          * for each run of consecutive global rows; then one sum over ranks. */
         int ml = E->mloc, ina = pb->n_alpha, ld = (int)ntr, cw = RIDGE_GDIAG_CHUNK;
         size_t sq_n = (size_t)(ml > 1 ? ml : 1) * (size_t)cw, wt_n = (size_t)cw * na;
-        double *sq = mt_get(mt, sq_n, sizeof(double)), *wt = mt_get(mt, wt_n, sizeof(double));
+        double *sq = ridge_mem_get(mt, sq_n, sizeof(double)), *wt = ridge_mem_get(mt, wt_n, sizeof(double));
         const double one_d = 1.0;
         for (int lj0 = 0; lj0 < E->nloc && ml > 0; lj0 += cw) {
             int len = E->nloc - lj0 < cw ? E->nloc - lj0 : cw;
             for (int c = 0; c < len; c++) {
-                const double *col = &AT(E, 0, lj0 + c);
+                const double *col = &RIDGE_AT(E, 0, lj0 + c);
                 for (int li = 0; li < ml; li++) sq[(size_t)li + (size_t)c * (size_t)ml] = col[li] * col[li];
-                int j = COL_G(E, lj0 + c);
+                int j = bmc_distmat_col(E, lj0 + c);
                 for (size_t a = 0; a < na; a++)
-                    wt[(size_t)c + a * (size_t)cw] = spectral_w(b, j, pb->alphas[a]);
+                    wt[(size_t)c + a * (size_t)cw] = ridge_spectral_w(b, j, pb->alphas[a]);
             }
             for (int li0 = 0; li0 < ml;) {
-                int i0 = ROW_G(E, li0), run = 1;
-                while (li0 + run < ml && ROW_G(E, li0 + run) == i0 + run) run++;
+                int i0 = bmc_distmat_row(E, li0), run = 1;
+                while (li0 + run < ml && bmc_distmat_row(E, li0 + run) == i0 + run) run++;
                 dgemm_("N", "N", &run, &ina, &len, &one_d, sq + li0, &ml, wt, &cw, &one_d,
                        b->gdiag + i0, &ld, 1, 1);
                 li0 += run;
             }
         }
-        mt_put(mt, wt, wt_n, sizeof(double));
-        mt_put(mt, sq, sq_n, sizeof(double));
-        allsum(b->gdiag, na * ntr, g->comm);
+        ridge_mem_put(mt, wt, wt_n, sizeof(double));
+        ridge_mem_put(mt, sq, sq_n, sizeof(double));
+        ridge_allsum(b->gdiag, na * ntr, g->comm);
         if (!b->dual)
             for (size_t q = 0; q < na * ntr; q++)
                 b->gdiag[q] = 1.0 - 1.0 / (double)b->n_tr - b->gdiag[q];
         if (ridge_uses_mixed(pb)) {
             size_t count = (size_t)b->Q.lld * (size_t)b->Q.nloc;
-            b->q32 = mt_get(mt, count, sizeof(float));
+            b->q32 = ridge_mem_get(mt, count, sizeof(float));
             for (size_t q = 0; q < count; q++) b->q32[q] = (float)b->Q.data[q];
         }
     }
-    lap(fc, RIDGE_PHASE_EIG, t0);
+    ridge_lap(fc, RIDGE_PHASE_EIG, t0);
     return 0;
 }
 
-void ridge_basis_free(mem_track *mt, const ridge_problem *pb, basis *b) {
-    mt_put(mt, b->q32, (size_t)b->Q.lld * (size_t)b->Q.nloc, sizeof(float));
-    mt_put(mt, b->gdiag, (size_t)pb->n_alpha * (size_t)b->n_tr, sizeof(double));
-    dm_free(mt, &b->A);
-    dm_free(mt, &b->U);
-    dm_free(mt, &b->Q);
-    mt_put(mt, b->s, (size_t)b->r, sizeof(double));
-    mt_put(mt, b->x_mean, (size_t)pb->p, sizeof(double));
+void ridge_basis_free(ridge_mem *mt, const ridge_problem *pb, ridge_basis *b) {
+    ridge_mem_put(mt, b->q32, (size_t)b->Q.lld * (size_t)b->Q.nloc, sizeof(float));
+    ridge_mem_put(mt, b->gdiag, (size_t)pb->n_alpha * (size_t)b->n_tr, sizeof(double));
+    ridge_dm_free(mt, &b->A);
+    ridge_dm_free(mt, &b->U);
+    ridge_dm_free(mt, &b->Q);
+    ridge_mem_put(mt, b->s, (size_t)b->r, sizeof(double));
+    ridge_mem_put(mt, b->x_mean, (size_t)pb->p, sizeof(double));
     memset(b, 0, sizeof *b);
 }

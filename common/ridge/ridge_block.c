@@ -14,30 +14,30 @@
 
 /* Local: z := diag-scaled copy of P; column k uses penalty alphas[aidx] when best == NULL,
  * else alphas[best[col0 + k]]. */
-static void scale_projection(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
+static void scale_projection(const ridge_basis *b, const ridge_problem *pb, const bmc_distmat *P,
                              int aidx, const int *best, int col0, bmc_distmat *z) {
     if (best == NULL) { /* one penalty: the weight depends on the row only (r doubles) */
         double alpha = pb->alphas[aidx];
         double *w = XNEW(w, P->mloc > 0 ? P->mloc : 1);
-        for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), alpha);
+        for (int li = 0; li < P->mloc; li++) w[li] = ridge_spectral_w(b, bmc_distmat_row(P, li), alpha);
         for (int lj = 0; lj < P->nloc; lj++)
-            for (int li = 0; li < P->mloc; li++) AT(z, li, lj) = AT(P, li, lj) * w[li];
+            for (int li = 0; li < P->mloc; li++) RIDGE_AT(z, li, lj) = RIDGE_AT(P, li, lj) * w[li];
         free(w);
         return;
     }
     for (int lj = 0; lj < P->nloc; lj++) {
-        double alpha = pb->alphas[best[col0 + COL_G(P, lj)]];
+        double alpha = pb->alphas[best[col0 + bmc_distmat_col(P, lj)]];
         for (int li = 0; li < P->mloc; li++)
-            AT(z, li, lj) = AT(P, li, lj) * spectral_w(b, ROW_G(P, li), alpha);
+            RIDGE_AT(z, li, lj) = RIDGE_AT(P, li, lj) * ridge_spectral_w(b, bmc_distmat_row(P, li), alpha);
     }
 }
 
 /* Collective: this rank's rows of Y's columns [col0, col0 + tb), raw (checked finite). */
-static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
-    mem_track *mt = &fc->mt;
-    rb_init(mt, y, fc->g, fc->pb->n, tb);
+static int load_block(ridge_fit_ctx *fc, int col0, int tb, bmc_rowblock_mat *y) {
+    ridge_mem *mt = &fc->mt;
+    ridge_rb_init(mt, y, fc->g, fc->pb->n, tb);
     size_t count = (size_t)y->nrows * (size_t)tb;
-    double *rows = mt_get(mt, count, sizeof(double));
+    double *rows = ridge_mem_get(mt, count, sizeof(double));
     int rc = fc->fill(fc->fill_ctx, col0, tb, rows, fc->err);
     if (rc == 0 && !fc->err->failed)
         for (size_t q = 0; q < count; q++)
@@ -49,10 +49,10 @@ static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
                 break;
             }
     if (rc != 0 && !fc->err->failed) bmc_err_set(fc->err, NULL, "ridge: reading Y failed");
-    rb_from_c(y, rows, tb, 0);
-    mt_put(mt, rows, count, sizeof(double));
+    bmc_rowblock_from_c(y, rows, tb, 0);
+    ridge_mem_put(mt, rows, count, sizeof(double));
     if (bmc_err_agree(fc->g->comm, fc->err)) {
-        rb_free(mt, y);
+        ridge_rb_free(mt, y);
         return -1;
     }
     return 0;
@@ -62,10 +62,10 @@ static int load_block(fit_ctx *fc, int col0, int tb, rbmat *y) {
  * P's layout: dual c = Q·Z with d = G⁻¹_ii, primal residuals with d = 1 − h_ii), times
  * scale2[k] when scale2 is not NULL, added into part[a·tb + k]; R is float or double (the
  * other pointer is NULL). rgd: scratch of mloc. */
-static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r32,
+static void loo_sums(const ridge_basis *b, const bmc_distmat *P, int a, const float *r32,
                      const double *r64, const double *scale2, double *rgd, double *part) {
     const double *gd = b->gdiag + (size_t)a * (size_t)b->n_tr;
-    for (int li = 0; li < P->mloc; li++) rgd[li] = gd[ROW_G(P, li)];
+    for (int li = 0; li < P->mloc; li++) rgd[li] = gd[bmc_distmat_row(P, li)];
     size_t ntb = (size_t)P->n;
     for (int lj = 0; lj < P->nloc; lj++) {
         double sum = 0.0;
@@ -80,7 +80,7 @@ static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r
                 double e = r64[off + (size_t)li] / rgd[li];
                 sum += e * e;
             }
-        int k = COL_G(P, lj);
+        int k = bmc_distmat_col(P, lj);
         part[(size_t)a * ntb + (size_t)k] += scale2 ? sum * scale2[k] : sum;
     }
 }
@@ -91,7 +91,7 @@ static void loo_sums(const basis *b, const bmc_distmat *P, int a, const float *r
  * w ∘ P is first scaled by a power of two that brings max_j |w_j| · max_i |P_ik| to [0.5, 1)
  * (exact, undone on the sums), so float32's range never clips whatever the scale of Y or of
  * the penalties. `buf` holds the two float32 matrices (2 · P's local size). */
-static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_distmat *P,
+static void score_loo_screen(const ridge_basis *b, const ridge_problem *pb, const bmc_distmat *P,
                              float *buf, double *part) {
     size_t cnt = (size_t)P->lld * (size_t)P->nloc;
     float *z = buf, *r = buf + cnt;
@@ -102,25 +102,25 @@ static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_
     const float f1 = 1.0f, f0 = 0.0f;
     memset(pmax, 0, (size_t)(P->n > 0 ? P->n : 1) * sizeof(double));
     for (int lj = 0; lj < P->nloc; lj++) {
-        double *pm = &pmax[COL_G(P, lj)];
-        for (int li = 0; li < P->mloc; li++) *pm = fmax(*pm, fabs(AT(P, li, lj)));
+        double *pm = &pmax[bmc_distmat_col(P, lj)];
+        for (int li = 0; li < P->mloc; li++) *pm = fmax(*pm, fabs(RIDGE_AT(P, li, lj)));
     }
     if (P->n > 0)
         BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, pmax, P->n, MPI_DOUBLE, MPI_MAX, P->grid->comm));
     for (int a = 0; a < pb->n_alpha; a++) {
         double wmax = 0.0; /* max_j |w_j| over all directions (s is global) */
-        for (int j = 0; j < b->r; j++) wmax = fmax(wmax, fabs(spectral_w(b, j, pb->alphas[a])));
+        for (int j = 0; j < b->r; j++) wmax = fmax(wmax, fabs(ridge_spectral_w(b, j, pb->alphas[a])));
         for (int c = 0; c < P->n; c++) { /* column c is multiplied by 2^−pexp[c] */
             double big = pmax[c] * wmax;
             pexp[c] = 0;
             if (big > 0.0 && isfinite(big)) frexp(big, &pexp[c]);
             scale2[c] = ldexp(1.0, 2 * pexp[c]);
         }
-        for (int li = 0; li < P->mloc; li++) w[li] = spectral_w(b, ROW_G(P, li), pb->alphas[a]);
+        for (int li = 0; li < P->mloc; li++) w[li] = ridge_spectral_w(b, bmc_distmat_row(P, li), pb->alphas[a]);
         for (int lj = 0; lj < P->nloc; lj++) {
-            double f = ldexp(1.0, -pexp[COL_G(P, lj)]); /* a power of two: exact product */
+            double f = ldexp(1.0, -pexp[bmc_distmat_col(P, lj)]); /* a power of two: exact product */
             for (int li = 0; li < P->mloc; li++)
-                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)(AT(P, li, lj) * w[li] * f);
+                z[(size_t)li + (size_t)lj * (size_t)P->lld] = (float)(RIDGE_AT(P, li, lj) * w[li] * f);
         }
         if (P->grid->size == 1)
             sgemm_("N", "N", &m, &n, &k, &f1, b->q32, &b->Q.lld, z, &P->lld, &f0, r, &P->lld, 1,
@@ -145,7 +145,7 @@ static void score_loo_screen(const basis *b, const ridge_problem *pb, const bmc_
  * rescored ones is the float64 choice. Penalty by penalty, the columns to rescore are gathered
  * rescore_cols at a time into pf/zf/rf (r × cw, allocated by the caller). `lim` (tb doubles),
  * `list` (tb ints) and `part` (na × cw) are scratch. Returns the columns near a tie. */
-static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P, int col0,
+static long rescore_near_ties(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distmat *P, int col0,
                               bmc_distmat *pf, bmc_distmat *zf, bmc_distmat *rf, double *lim,
                               int *list, double *part) {
     const ridge_problem *pb = fc->pb;
@@ -184,7 +184,7 @@ static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P,
                 int run = 1;
                 while (q + run < c0 + len && list[q + run] == list[q] + run) run++;
                 if (g->size == 1) {
-                    memcpy(&AT(pf, 0, q - c0), &AT(P, 0, list[q]),
+                    memcpy(&RIDGE_AT(pf, 0, q - c0), &RIDGE_AT(P, 0, list[q]),
                            (size_t)run * (size_t)P->lld * sizeof(double));
                 } else {
                     int rows = P->m, ja = list[q] + 1, jb = q - c0 + 1;
@@ -205,7 +205,7 @@ static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P,
             double *pa = part + (size_t)a * (size_t)cw;
             memset(pa, 0, (size_t)cw * sizeof(double));
             loo_sums(b, rf, a, NULL, rf->data, NULL, rgd, part);
-            allsum(pa, (size_t)cw, g->comm);
+            ridge_allsum(pa, (size_t)cw, g->comm);
             for (int c = 0; c < len; c++) sa[list[c0 + c]] = pa[c] / (double)b->n_tr;
         }
     }
@@ -213,27 +213,27 @@ static long rescore_near_ties(fit_ctx *fc, const basis *b, const bmc_distmat *P,
     return near_cols;
 }
 
-int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double weight,
+int ridge_process_block(ridge_fit_ctx *fc, const ridge_basis *b, int col0, int tb, double weight,
                         int score, int *best, int select_here) {
     const ridge_problem *pb = fc->pb;
     const bmc_grid *g = fc->g;
-    mem_track *mt = &fc->mt;
-    rbmat yrb;
+    ridge_mem *mt = &fc->mt;
+    bmc_rowblock_mat yrb;
     double t0 = MPI_Wtime();
     if (load_block(fc, col0, tb, &yrb) != 0) return -1;
-    double *ymean = mt_get(mt, (size_t)tb, sizeof(double));
+    double *ymean = ridge_mem_get(mt, (size_t)tb, sizeof(double));
     bmc_distmat ytr, yte, P, Z, R;
     int kfold = b->n_te > 0;
     ridge_split_centre(mt, g, &yrb, b->f0, b->f1, fc->nb, ymean, &ytr, kfold ? &yte : NULL);
-    rb_free(mt, &yrb);
-    t0 = lap(fc, RIDGE_PHASE_LOAD, t0);
-    dm_init(mt, &P, g, b->r, tb, fc->nb);
-    gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &ytr, 0.0, &P);
-    dm_init(mt, &Z, g, b->r, tb, fc->nb);
+    ridge_rb_free(mt, &yrb);
+    t0 = ridge_lap(fc, RIDGE_PHASE_LOAD, t0);
+    ridge_dm_init(mt, &P, g, b->r, tb, fc->nb);
+    bmc_distmat_gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &ytr, 0.0, &P);
+    ridge_dm_init(mt, &Z, g, b->r, tb, fc->nb);
     size_t na = (size_t)pb->n_alpha, ntb = (size_t)tb;
 
     if (score) {
-        double *part = mt_get(mt, na * ntb + ntb, sizeof(double)), *fpart = NULL;
+        double *part = ridge_mem_get(mt, na * ntb + ntb, sizeof(double)), *fpart = NULL;
         bmc_distmat pf, zf, rf; /* MIXED: near-tie rescoring buffers */
         double *lim = NULL;
         int *list = NULL;
@@ -242,71 +242,71 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
             if (!b->dual)
                 for (int lj = 0; lj < ytr.nloc; lj++)
                     for (int li = 0; li < ytr.mloc; li++)
-                        yy[COL_G(&ytr, lj)] += AT(&ytr, li, lj) * AT(&ytr, li, lj);
+                        yy[bmc_distmat_col(&ytr, lj)] += RIDGE_AT(&ytr, li, lj) * RIDGE_AT(&ytr, li, lj);
             /* part[a, k] += Σ_j wgt[j, a] · P[j, k]²: one local GEMM per run of columns,
              * with P² in Z (free until the solve) and the weights of this rank's rows. */
             int ml = P.mloc, nl = P.nloc, ina = pb->n_alpha, ld = tb;
-            double *wl = mt_get(mt, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
+            double *wl = ridge_mem_get(mt, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
             for (int li = 0; li < ml; li++) {
-                int j = ROW_G(&P, li);
+                int j = bmc_distmat_row(&P, li);
                 double sj = b->s[j];
                 for (size_t a = 0; a < na; a++) {
-                    double al = pb->alphas[a], w = spectral_w(b, j, al);
+                    double al = pb->alphas[a], w = ridge_spectral_w(b, j, al);
                     wl[(size_t)li + a * (size_t)ml] = b->dual ? al * w * al * w : 2.0 * w - sj * w * w;
                 }
             }
             for (int lj = 0; lj < nl; lj++)
-                for (int li = 0; li < ml; li++) AT(&Z, li, lj) = AT(&P, li, lj) * AT(&P, li, lj);
+                for (int li = 0; li < ml; li++) RIDGE_AT(&Z, li, lj) = RIDGE_AT(&P, li, lj) * RIDGE_AT(&P, li, lj);
             const double one = 1.0;
             for (int lj0 = 0; lj0 < nl && ml > 0;) {
-                int k0 = COL_G(&P, lj0), len = 1;
-                while (lj0 + len < nl && COL_G(&P, lj0 + len) == k0 + len) len++;
-                dgemm_("T", "N", &len, &ina, &ml, &one, &AT(&Z, 0, lj0), &Z.lld, wl, &ml, &one,
+                int k0 = bmc_distmat_col(&P, lj0), len = 1;
+                while (lj0 + len < nl && bmc_distmat_col(&P, lj0 + len) == k0 + len) len++;
+                dgemm_("T", "N", &len, &ina, &ml, &one, &RIDGE_AT(&Z, 0, lj0), &Z.lld, wl, &ml, &one,
                        part + k0, &ld, 1, 1);
                 lj0 += len;
             }
-            mt_put(mt, wl, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
+            ridge_mem_put(mt, wl, (size_t)(ml > 1 ? ml : 1) * na, sizeof(double));
         } else if (b->q32 != NULL) { /* MIXED: float32 Z and R, then the near-tie buffers */
             size_t cnt = (size_t)P.lld * (size_t)P.nloc;
-            float *buf = mt_get(mt, 2 * cnt, sizeof(float));
+            float *buf = ridge_mem_get(mt, 2 * cnt, sizeof(float));
             int cw = ridge_rescore_cols(tb);
-            dm_init(mt, &pf, g, b->r, cw, fc->nb);
-            dm_init(mt, &zf, g, b->r, cw, fc->nb);
-            dm_init(mt, &rf, g, b->r, cw, fc->nb);
-            fpart = mt_get(mt, na * (size_t)cw, sizeof(double));
-            lim = mt_get(mt, ntb, sizeof(double));
-            list = mt_get(mt, ntb, sizeof(int));
+            ridge_dm_init(mt, &pf, g, b->r, cw, fc->nb);
+            ridge_dm_init(mt, &zf, g, b->r, cw, fc->nb);
+            ridge_dm_init(mt, &rf, g, b->r, cw, fc->nb);
+            fpart = ridge_mem_get(mt, na * (size_t)cw, sizeof(double));
+            lim = ridge_mem_get(mt, ntb, sizeof(double));
+            list = ridge_mem_get(mt, ntb, sizeof(int));
             score_loo_screen(b, pb, &P, buf, part);
-            mt_put(mt, buf, 2 * cnt, sizeof(float));
+            ridge_mem_put(mt, buf, 2 * cnt, sizeof(float));
         } else {
             bmc_distmat *src = kfold ? &yte : &ytr;
-            dm_init(mt, &R, g, src->m, tb, fc->nb);
+            ridge_dm_init(mt, &R, g, src->m, tb, fc->nb);
             double *rgd = XNEW(rgd, R.mloc > 0 ? R.mloc : 1); /* G⁻¹_ii of this rank's rows */
             for (size_t a = 0; a < na; a++) {
                 scale_projection(b, pb, &P, (int)a, NULL, 0, &Z);
                 if (kfold || !b->dual)
                     memcpy(R.data, src->data, (size_t)R.lld * (size_t)R.nloc * sizeof(double));
                 if (kfold) /* held-out residual: Yte − A·Z */
-                    gemm("N", "N", -1.0, &b->A, &Z, 1.0, &R);
+                    bmc_distmat_gemm("N", "N", -1.0, &b->A, &Z, 1.0, &R);
                 else if (b->dual) /* c = Q·Z; LOO residual c / G⁻¹_ii */
-                    gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &R);
+                    bmc_distmat_gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &R);
                 else /* Yc − U·Z; LOO residual / (1 − h_ii) */
-                    gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
+                    bmc_distmat_gemm("N", "N", -1.0, &b->U, &Z, 1.0, &R);
                 if (!kfold) { /* LOO: residuals divided by G⁻¹_ii or 1 − h_ii */
                     loo_sums(b, &R, (int)a, NULL, R.data, NULL, rgd, part);
                     continue;
                 }
                 for (int lj = 0; lj < R.nloc; lj++) {
                     double sum = 0.0;
-                    const double *col = &AT(&R, 0, lj);
+                    const double *col = &RIDGE_AT(&R, 0, lj);
                     for (int li = 0; li < R.mloc; li++) sum += col[li] * col[li];
-                    part[a * ntb + (size_t)COL_G(&R, lj)] += sum;
+                    part[a * ntb + (size_t)bmc_distmat_col(&R, lj)] += sum;
                 }
             }
             free(rgd);
-            dm_free(mt, &R);
+            ridge_dm_free(mt, &R);
         }
-        allsum(part, na * ntb + ntb, g->comm);
+        ridge_allsum(part, na * ntb + ntb, g->comm);
         for (size_t a = 0; a < na; a++) {
             double df = 1.0; /* GCV: degrees of freedom of penalty a, intercept included */
             for (int j = 0; pb->mode == RIDGE_GCV && j < b->r; j++)
@@ -327,14 +327,14 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
             fc->res->mixed = 1;
             fc->res->rescored += rescore_near_ties(fc, b, &P, col0, &pf, &zf, &rf, lim, list,
                                                    fpart);
-            mt_put(mt, list, ntb, sizeof(int));
-            mt_put(mt, lim, ntb, sizeof(double));
-            mt_put(mt, fpart, na * (size_t)pf.n, sizeof(double));
-            dm_free(mt, &rf);
-            dm_free(mt, &zf);
-            dm_free(mt, &pf);
+            ridge_mem_put(mt, list, ntb, sizeof(int));
+            ridge_mem_put(mt, lim, ntb, sizeof(double));
+            ridge_mem_put(mt, fpart, na * (size_t)pf.n, sizeof(double));
+            ridge_dm_free(mt, &rf);
+            ridge_dm_free(mt, &zf);
+            ridge_dm_free(mt, &pf);
         }
-        mt_put(mt, part, na * ntb + ntb, sizeof(double));
+        ridge_mem_put(mt, part, na * ntb + ntb, sizeof(double));
         if (select_here) /* per-target choice: first α of the lowest score, as sklearn */
             for (size_t k = 0; k < ntb; k++) {
                 const double *col = fc->res->scores + (size_t)col0 + k;
@@ -345,7 +345,7 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
             }
     }
 
-    t0 = lap(fc, RIDGE_PHASE_SCORE, t0);
+    t0 = ridge_lap(fc, RIDGE_PHASE_SCORE, t0);
     if (best != NULL) { /* coefficients with the chosen penalties: dual Q·Z, primal V·Z */
         ridge_model *md = fc->model;
         scale_projection(b, pb, &P, 0, best, col0, &Z);
@@ -359,7 +359,7 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
             dgemm_("T", "T", &itb, &rows, &ir, &one_d, Z.data, &Z.lld, b->Q.data, &b->Q.lld,
                    &zero_d, md->coef_rows + col0, &ldc, 1, 1);
             /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
-            dot = mt_get(mt, ntb, sizeof(double));
+            dot = ridge_mem_get(mt, ntb, sizeof(double));
             for (int i = 0; i < rows; i++) {
                 double v = b->dual ? fc->xc_xmean[i] : b->x_mean[i];
                 const double *row = md->coef_rows + (size_t)i * (size_t)pb->t + (size_t)col0;
@@ -367,15 +367,15 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
             }
         } else {
             bmc_distmat out;
-            dm_init(mt, &out, g, rows, tb, fc->nb);
-            gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &out);
-            rbmat orb;
-            rb_init(mt, &orb, g, rows, tb);
-            dm_to_rb(&out, &orb);
-            dm_free(mt, &out);
-            rb_to_c(&orb, md->coef_rows, pb->t, col0);
+            ridge_dm_init(mt, &out, g, rows, tb, fc->nb);
+            bmc_distmat_gemm("N", "N", 1.0, &b->Q, &Z, 0.0, &out);
+            bmc_rowblock_mat orb;
+            ridge_rb_init(mt, &orb, g, rows, tb);
+            bmc_rowblock_from_distmat(&orb, &out);
+            ridge_dm_free(mt, &out);
+            bmc_rowblock_to_c(md->coef_rows, pb->t, col0, &orb);
             /* intercept = ȳ − x̄·W; dual: x̄·W_k = (Xc·x̄)ᵀ·c_k */
-            dot = mt_get(mt, ntb, sizeof(double));
+            dot = ridge_mem_get(mt, ntb, sizeof(double));
             for (size_t k = 0; k < ntb; k++) { /* orb is column-major: walk each column */
                 const double *col = orb.data + k * (size_t)orb.ld;
                 double acc = 0.0;
@@ -383,20 +383,20 @@ int ridge_process_block(fit_ctx *fc, const basis *b, int col0, int tb, double we
                     acc += (b->dual ? fc->xc_xmean[i] : b->x_mean[orb.row0 + i]) * col[i];
                 dot[k] += acc;
             }
-            rb_free(mt, &orb);
+            ridge_rb_free(mt, &orb);
         }
-        allsum(dot, ntb, g->comm);
+        ridge_allsum(dot, ntb, g->comm);
         for (size_t k = 0; k < ntb; k++) {
             md->y_mean[(size_t)col0 + k] = ymean[k];
             md->intercept[(size_t)col0 + k] = ymean[k] - dot[k];
         }
-        mt_put(mt, dot, ntb, sizeof(double));
-        lap(fc, RIDGE_PHASE_SOLVE, t0);
+        ridge_mem_put(mt, dot, ntb, sizeof(double));
+        ridge_lap(fc, RIDGE_PHASE_SOLVE, t0);
     }
-    dm_free(mt, &Z);
-    dm_free(mt, &P);
-    dm_free(mt, &ytr);
-    if (kfold) dm_free(mt, &yte);
-    mt_put(mt, ymean, ntb, sizeof(double));
+    ridge_dm_free(mt, &Z);
+    ridge_dm_free(mt, &P);
+    ridge_dm_free(mt, &ytr);
+    if (kfold) ridge_dm_free(mt, &yte);
+    ridge_mem_put(mt, ymean, ntb, sizeof(double));
     return 0;
 }

@@ -1,6 +1,6 @@
 /* ridge_eig.h — the one-process symmetric eigensolver of the ridge fit (ridge_eig.c): all
  * eigenpairs of a dense symmetric matrix, as LAPACK's dsyevd computes them, with a faster
- * back-transformation. Internal to stages/train; the distributed path is ScaLAPACK's pdsyevd.
+ * back-transformation. Internal to common/ridge; the distributed path is ScaLAPACK's pdsyevd.
  */
 #ifndef BMC_RIDGE_EIG_H
 #define BMC_RIDGE_EIG_H
