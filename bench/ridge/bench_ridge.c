@@ -130,9 +130,9 @@ static void report(const opts *o, const ridge_problem *pb, const ridge_result *r
     double n = pb->n, p = pb->p, t = pb->t, na = pb->n_alpha;
     int dual = pb->n <= pb->p;
     double r = dual ? n : p, flops[RIDGE_N_PHASES] = {0};
-    if (pb->mode != RIDGE_KFOLD) {
+    if (pb->mode != RIDGE_MODE_KFOLD) {
         flops[RIDGE_PHASE_GRAM] = dual ? n * n * p : p * p * n; /* syrk: half a GEMM */
-        flops[RIDGE_PHASE_SCORE] = 2.0 * n * r * t * (pb->mode == RIDGE_LOO ? 1.0 + na : 1.0);
+        flops[RIDGE_PHASE_SCORE] = 2.0 * n * r * t * (pb->mode == RIDGE_MODE_LOO ? 1.0 + na : 1.0);
         flops[RIDGE_PHASE_SOLVE] = 2.0 * (dual ? n : p) * r * t;
         if (!dual) flops[RIDGE_PHASE_EIG] = 2.0 * n * p * p; /* U = Xc·V (with pdsyevd) */
     }
@@ -209,7 +209,7 @@ static int run(const opts *o, const bmc_grid *g, bmc_err *err) {
     pb.t = t;
     pb.n_alpha = o->n_alpha;
     pb.alphas = o->alphas;
-    pb.mode = !strcmp(o->mode, "gcv") ? RIDGE_GCV : RIDGE_LOO;
+    pb.mode = !strcmp(o->mode, "gcv") ? RIDGE_MODE_GCV : RIDGE_MODE_LOO;
     /* loo: bmc-train's default (score_precision mixed); loo-double: every score in float64 */
     pb.precision = strcmp(o->mode, "loo-double") ? RIDGE_PRECISION_MIXED : RIDGE_PRECISION_DOUBLE;
     pb.grain = RIDGE_GRAIN_TARGET;

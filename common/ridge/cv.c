@@ -35,13 +35,13 @@ int ridge_check_problem(const ridge_problem *pb, bmc_err *err) {
                                "(%g after %g)",
                                where, a, v, pb->alphas[a - 1]);
     }
-    if (pb->mode != RIDGE_LOO && pb->mode != RIDGE_GCV && pb->mode != RIDGE_KFOLD)
+    if (pb->mode != RIDGE_MODE_LOO && pb->mode != RIDGE_MODE_GCV && pb->mode != RIDGE_MODE_KFOLD)
         return bmc_err_set(err, "use loo, gcv or kfold", "%s: unknown selection mode %d", where,
                            (int)pb->mode);
     if (pb->precision != RIDGE_PRECISION_DOUBLE && pb->precision != RIDGE_PRECISION_MIXED)
         return bmc_err_set(err, "use double or mixed", "%s: unknown score precision %d", where,
                            (int)pb->precision);
-    if (pb->mode == RIDGE_KFOLD && (pb->kfold < 2 || pb->kfold > pb->n))
+    if (pb->mode == RIDGE_MODE_KFOLD && (pb->kfold < 2 || pb->kfold > pb->n))
         return bmc_err_set(err, "the number of folds must be between 2 and the sample count",
                            "%s: k-fold with k = %d on %d samples", where, pb->kfold, pb->n);
     if (pb->nb < 0)
@@ -201,7 +201,7 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
         resid += dm_sz(z, n_tr, p) + (n_te ? dm_sz(z, n_te, p) : 0);
         peak = max_sz(peak, base + resid - (size_t)p * d - (size_t)r * d - dm_sz(z, r, r));
     }
-    if (pb->mode == RIDGE_LOO && !n_te) {
+    if (pb->mode == RIDGE_MODE_LOO && !n_te) {
         resid += na * (size_t)n_tr * d;
         /* while forming the LOO diagonals: a GEMM chunk (E² columns and their weights) on
          * top of what stays */
@@ -224,8 +224,9 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
     if (score) {
         size_t part = (na * ntb + ntb) * d;
         int mloc_r = bmc_numroc(r, z->nb, z->g->myrow, 0, z->g->nprow);
-        size_t rmat = pb->mode == RIDGE_GCV ? (size_t)(mloc_r > 1 ? mloc_r : 1) * na * d /* wl */
-                                            : dm_sz(z, n_te ? n_te : n_tr, tb);
+        size_t rmat = pb->mode == RIDGE_MODE_GCV
+                          ? (size_t)(mloc_r > 1 ? mloc_r : 1) * na * d /* wl */
+                          : dm_sz(z, n_te ? n_te : n_tr, tb);
         if (ridge_uses_mixed(pb) && !n_te) { /* float32 Z and R, the near-tie rescoring */
             int cw = ridge_rescore_cols(tb);
             rmat = dm_sz(z, r, tb) + 3 * dm_sz(z, r, cw) + na * (size_t)cw * d +
@@ -249,7 +250,7 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
 size_t ridge_memory_predict(const ridge_problem *pb, int block_cols) {
     BMC_CHECK(pb != NULL && pb->grid != NULL && block_cols >= 1);
     const bmc_grid *g = pb->grid;
-    sizer z = {g, ridge_block_size(pb->nb, pb->n, pb->p, pb->mode == RIDGE_KFOLD ? pb->kfold : 1, g)};
+    sizer z = {g, ridge_problem_block_size(pb)};
     const size_t d = sizeof(double), na = (size_t)pb->n_alpha, t = (size_t)pb->t;
     const int dual = pb->n <= pb->p;
     long row0, nrows, crow0, cnrows;
@@ -262,13 +263,13 @@ size_t ridge_memory_predict(const ridge_problem *pb, int block_cols) {
     if (dual) fixed += (size_t)nrows * (size_t)pb->p * d + (size_t)nrows * d;
     size_t peak = fixed + 3 * (size_t)pb->p * d; /* the zero-variance count */
     int tb = block_cols < pb->t ? block_cols : pb->t;
-    if (pb->mode == RIDGE_KFOLD)
+    if (pb->mode == RIDGE_MODE_KFOLD)
         for (int f = 0; f < pb->kfold; f++) {
             int f0, f1;
             ridge_fold_rows(pb->n, pb->kfold, f, &f0, &f1);
             peak = max_sz(peak, fixed + basis_peak(pb, &z, f1 - f0, tb, 1, 0));
         }
-    peak = max_sz(peak, fixed + basis_peak(pb, &z, 0, tb, pb->mode != RIDGE_KFOLD, 1));
+    peak = max_sz(peak, fixed + basis_peak(pb, &z, 0, tb, pb->mode != RIDGE_MODE_KFOLD, 1));
     unsigned long local = peak, global = 0;
     BMC_MPI(MPI_Allreduce(&local, &global, 1, MPI_UNSIGNED_LONG, MPI_MAX, g->comm));
     return global;

@@ -116,7 +116,7 @@ static int fit_body(ridge_fit_ctx *fc, const double *x_rows) {
     res->block_cols = fc->tb;
 
     ridge_basis b;
-    if (pb->mode == RIDGE_KFOLD)
+    if (pb->mode == RIDGE_MODE_KFOLD)
         for (int f = 0; f < pb->kfold; f++) {
             int f0, f1;
             ridge_fold_rows(pb->n, pb->kfold, f, &f0, &f1);
@@ -140,12 +140,12 @@ static int fit_body(ridge_fit_ctx *fc, const double *x_rows) {
         }
         ridge_lap(fc, RIDGE_PHASE_LOAD, t0);
     }
-    int single_pass = pb->mode != RIDGE_KFOLD && pb->grain == RIDGE_GRAIN_TARGET;
+    int single_pass = pb->mode != RIDGE_MODE_KFOLD && pb->grain == RIDGE_GRAIN_TARGET;
     int rc = 0;
     if (single_pass) {
         rc = all_blocks(fc, &b, 1.0, 1, res->best_index, 1);
     } else {
-        if (pb->mode != RIDGE_KFOLD) rc = all_blocks(fc, &b, 1.0, 1, NULL, 0);
+        if (pb->mode != RIDGE_MODE_KFOLD) rc = all_blocks(fc, &b, 1.0, 1, NULL, 0);
         if (rc == 0) {
             ridge_select(pb, res->scores, res->best_index, res->group_scores);
             rc = all_blocks(fc, &b, 1.0, 0, res->best_index, 0);
@@ -184,7 +184,7 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
     memset(&fc, 0, sizeof fc);
     fc.pb = pb;
     fc.g = g;
-    fc.nb = ridge_block_size(pb->nb, pb->n, pb->p, pb->mode == RIDGE_KFOLD ? pb->kfold : 1, g);
+    fc.nb = ridge_problem_block_size(pb);
     fc.tb = tb;
     fc.fill = fill;
     fc.fill_ctx = fill_ctx;

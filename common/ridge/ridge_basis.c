@@ -191,7 +191,7 @@ int ridge_basis_build(ridge_fit_ctx *fc, ridge_basis *b, int f0, int f1, int wit
         basis_primal_products(fc, b, &xtr, with_test ? &xte : NULL);
     ridge_dm_free(mt, &xtr);
     if (with_test) ridge_dm_free(mt, &xte);
-    if (pb->mode == RIDGE_LOO && !with_test) {
+    if (pb->mode == RIDGE_MODE_LOO && !with_test) {
         basis_loo_diagonals(fc, b);
         if (ridge_uses_mixed(pb)) { /* the float32 copy of Q for the MIXED screen */
             size_t count = (size_t)b->Q.lld * (size_t)b->Q.nloc;

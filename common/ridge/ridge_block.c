@@ -262,11 +262,11 @@ static void add_block_scores(ridge_fit_ctx *fc, const ridge_basis *b, double *pa
     ridge_allsum(part, na * ntb + ntb, fc->g->comm);
     for (size_t a = 0; a < na; a++) {
         double df = 1.0; /* GCV: degrees of freedom of penalty a, intercept included */
-        for (int j = 0; pb->mode == RIDGE_GCV && j < b->r; j++)
+        for (int j = 0; pb->mode == RIDGE_MODE_GCV && j < b->r; j++)
             if (j != b->int_dim) df += b->s[j] / (b->s[j] + pb->alphas[a]);
         for (size_t k = 0; k < ntb; k++) {
             double v = part[a * ntb + k];
-            if (pb->mode == RIDGE_GCV) {
+            if (pb->mode == RIDGE_MODE_GCV) {
                 double rss = b->dual ? v : part[na * ntb + k] - v;
                 v = (double)b->n_tr * rss / (((double)b->n_tr - df) * ((double)b->n_tr - df));
             } else {
@@ -485,7 +485,7 @@ int ridge_process_block(ridge_fit_ctx *fc, const ridge_basis *b, int col0, int t
     bmc_distmat_gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &y.ytr, 0.0, &P);
     ridge_dm_init(mt, &Z, fc->g, b->r, tb, fc->nb);
     if (score) {
-        if (pb->mode == RIDGE_GCV) {
+        if (pb->mode == RIDGE_MODE_GCV) {
             score_gcv(fc, b, &P, &y.ytr, &Z, col0, weight);
         } else if (b->q32 != NULL) {
             BMC_CHECK(select_here && weight == 1.0); /* the only writer of these scores */

@@ -90,9 +90,15 @@ static inline int ridge_block_size(int requested, long n, long p, int folds, con
     return nb > cap ? (int)cap : nb;
 }
 
+/* The 2-D block size of pb's fit (ridge_block_size with its folds). Local, pure. */
+static inline int ridge_problem_block_size(const ridge_problem *pb) {
+    int folds = pb->mode == RIDGE_MODE_KFOLD ? pb->kfold : 1;
+    return ridge_block_size(pb->nb, pb->n, pb->p, folds, pb->grid);
+}
+
 /* Whether the fit scores LOO through the float32 screen (ridge_precision MIXED). Local. */
 static inline int ridge_uses_mixed(const ridge_problem *pb) {
-    return pb->precision == RIDGE_PRECISION_MIXED && pb->mode == RIDGE_LOO &&
+    return pb->precision == RIDGE_PRECISION_MIXED && pb->mode == RIDGE_MODE_LOO &&
            pb->grain == RIDGE_GRAIN_TARGET && pb->n <= pb->p;
 }
 
@@ -125,6 +131,9 @@ static inline void ridge_eig_workspace(int r, int nb, const bmc_grid *g, int *lw
     if ((size_t)*lwork < lwe) *lwork = (int)lwe;
     if ((size_t)*liwork < li) *liwork = (int)li;
 }
+
+/* Local, pure: fold f of k over n rows, rows [*r0, *r1) with r0 = floor(f·n/k) (cv.c). */
+void ridge_fold_rows(int n, int k, int f, int *r0, int *r1);
 
 /* ---- small distributed helpers ----------------------------------------------------------- */
 

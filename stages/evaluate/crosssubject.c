@@ -61,7 +61,7 @@ static int align_fit_local(const ev_plan *p, long k, int pt, int ps, const doubl
                            double *alpha, bmc_err *err) {
     bmc_grid g;
     if (bmc_grid_init(&g, MPI_COMM_SELF, 1, 1, err)) return -1;
-    ridge_problem pb = {&g, (int)k, pt, ps, p->n_align_alpha, p->align_alphas, RIDGE_LOO, 0,
+    ridge_problem pb = {&g, (int)k, pt, ps, p->n_align_alpha, p->align_alphas, RIDGE_MODE_LOO, 0,
                         RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, 0, 0, RIDGE_PRECISION_DOUBLE};
     ridge_result rr;
     ridge_model md;

@@ -167,7 +167,7 @@ int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
     rc = attr_int(f, base, "p", o->p, rc, err);
     rc = attr_int(f, base, "t", o->t, rc, err);
     rc = attr_str(f, base, "cv", cv_names[p->mode], rc, err);
-    rc = attr_int(f, base, "folds", p->mode == RIDGE_KFOLD ? p->kfold : 0, rc, err);
+    rc = attr_int(f, base, "folds", p->mode == RIDGE_MODE_KFOLD ? p->kfold : 0, rc, err);
     rc = attr_str(f, base, "granularity", grain_names[p->grain], rc, err);
     /* what the scores are: float64 everywhere, or the float32 screen with ties rescored */
     rc = attr_str(f, base, "score_precision", rr->mixed ? "mixed" : "double", rc, err);

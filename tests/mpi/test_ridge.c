@@ -343,7 +343,7 @@ static void check_errors(void) {
     bad.n = 0;
     expect_error("no samples", &bad, xr, yr, 0, "empty or too small");
     bad = pb;
-    bad.mode = RIDGE_KFOLD;
+    bad.mode = RIDGE_MODE_KFOLD;
     bad.kfold = N + 1;
     expect_error("too many folds", &bad, xr, yr, 0, "k-fold");
     bad = pb;

@@ -15,7 +15,11 @@
 #include "bmc_error.h"
 #include "bmc_grid.h"
 
-typedef enum { RIDGE_LOO = 0, RIDGE_GCV = 1, RIDGE_KFOLD = 2 } ridge_mode;
+/* How each target's penalty is chosen (ridge_problem.mode):
+ *  LOO:   exact leave-one-out (scikit-learn's RidgeCV default, which it calls "GCV");
+ *  GCV:   the generalized cross-validation approximation (the trace formula);
+ *  KFOLD: mean held-out error over ridge_problem.kfold contiguous folds. */
+typedef enum { RIDGE_MODE_LOO = 0, RIDGE_MODE_GCV = 1, RIDGE_MODE_KFOLD = 2 } ridge_mode;
 
 /* Granularity of the penalty choice (ridge_select):
  *  TARGET: every column its own α (scikit-learn's alpha_per_target);
@@ -46,7 +50,7 @@ typedef struct ridge_problem {
     int n_alpha;           /* penalties, strictly increasing, > 0 (checked)                */
     const double *alphas;  /* not owned                                                    */
     ridge_mode mode;
-    int kfold;             /* RIDGE_KFOLD: number of contiguous folds, 2 ≤ k ≤ n           */
+    int kfold;             /* RIDGE_MODE_KFOLD: number of contiguous folds, 2 ≤ k ≤ n      */
     ridge_grain grain;
     int token_size;        /* RIDGE_GRAIN_TOKEN: columns per token (≥ 1)                   */
     int n_groups;          /* RIDGE_GRAIN_GROUP: groups 0..n_groups-1                      */
@@ -139,10 +143,5 @@ void ridge_select(const ridge_problem *pb, const double *scores, int *best_index
 int ridge_n_groups(const ridge_problem *pb);
 /* Local: validate the problem (shapes, α grid, mode, grain); 0 or -1 with err set. */
 int ridge_check_problem(const ridge_problem *pb, bmc_err *err);
-
-/* ---- shared by the fit and cv.c (not a public contract) ----------------------------- */
-
-/* Fold f of k over n rows: rows [*r0, *r1) with r0 = floor(f·n/k). */
-void ridge_fold_rows(int n, int k, int f, int *r0, int *r1);
 
 #endif
