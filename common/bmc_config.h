@@ -3,8 +3,9 @@
  * Every node remembers file, line and column (1-based) so that every error can say
  * `file:line:col: ...`. Plain scalars are typed at load time with YAML 1.2's core schema
  * (null, bool, int, float, else string); quoted scalars are always strings. Typed getters
- * check type and range; bmc_cfg_check_keys rejects unknown keys and suggests the nearest
- * known one. bmc_cfg_canonical gives a canonical text (sorted keys) used for fingerprints.
+ * (scalars, and lists of numbers) check type and range; bmc_cfg_check_keys rejects unknown
+ * keys and suggests the nearest known one. bmc_cfg_canonical gives a canonical text (sorted
+ * keys) used for fingerprints.
  * Not here: what any key means (each stage owns its schema), anchors/aliases (rejected),
  * multi-document files (rejected).
  */
@@ -83,6 +84,27 @@ int bmc_cfg_string(const bmc_cfg_node *map, const char *key, int required, const
 /* String that must be one of choices[0..n_choices); *out = index. The error lists choices. */
 int bmc_cfg_enum(const bmc_cfg_node *map, const char *key, int required, int def,
                  const char *const *choices, size_t n_choices, int *out, bmc_err *err);
+
+/* What bmc_cfg_double_list accepts of each entry beyond being a number (ints are read as
+ * doubles; a quoted number is text and refused). */
+typedef struct bmc_cfg_list_spec {
+    double min, max;     /* every entry in [min, max] (NaN never; max = DBL_MAX: finite) */
+    int above_min;       /* 1: every entry > min (min itself refused)                    */
+    int increasing;      /* 1: entries strictly increasing                               */
+    const char *what;    /* the list in messages, "invalid <what>: ..." (NULL: none)     */
+    const char *example; /* hint for a list that is not one: "write a list such as ..."  */
+} bmc_cfg_list_spec;
+
+/* A non-empty list of numbers (a YAML sequence) under key. Absent or null: required → the
+ * missing-key error; optional → *values = NULL, *n = 0 and 0. Otherwise every entry must
+ * meet spec: *values (heap, the caller frees) holds the n entries. Errors are at the list
+ * ("'key' must be a non-empty list of numbers") or at the first bad entry ("'key' entry 2
+ * must be a finite number > 0, got ...", "'key' entry 2 (0.5) is not above entry 1 (1)"),
+ * prefixed "invalid <what>: " when spec->what is set; *values is then NULL. Returns 0 or -1.
+ * Local. */
+int bmc_cfg_double_list(const bmc_cfg_node *map, const char *key, int required,
+                        const bmc_cfg_list_spec *spec, double **values, size_t *n,
+                        bmc_err *err);
 
 /* A memory size: bytes (integer) or a string "512M", "2G", "64KiB" (K/M/G/T, powers of 1024).
  * Absent or null → def. 0 or -1 with an error at the value. */

@@ -7,6 +7,7 @@
  */
 #include "bmc_config.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -247,6 +248,75 @@ int bmc_cfg_enum(const bmc_cfg_node *map, const char *key, int required, int def
     if (near) snprintf(hint, sizeof hint, "did you mean '%s'?", near);
     else snprintf(hint, sizeof hint, "choose one of the listed values");
     return wrong_value(v, key, expect, hint, err);
+}
+
+/* "a finite number > 0", "a number in [0, 1]", ...: what a list entry of spec must be. */
+static void describe_entry(const bmc_cfg_list_spec *spec, char *buf, size_t size) {
+    int has_min = spec->min > -DBL_MAX, has_max = spec->max < DBL_MAX;
+    const char *kind = spec->max == DBL_MAX ? "a finite number" : "a number";
+    if (has_min && has_max)
+        snprintf(buf, size, "%s in %c%.17g, %.17g]", kind, spec->above_min ? '(' : '[',
+                 spec->min, spec->max);
+    else if (has_min)
+        snprintf(buf, size, "%s %s %.17g", kind, spec->above_min ? ">" : ">=", spec->min);
+    else if (has_max)
+        snprintf(buf, size, "%s <= %.17g", kind, spec->max);
+    else
+        snprintf(buf, size, "%s", kind);
+}
+
+int bmc_cfg_double_list(const bmc_cfg_node *map, const char *key, int required,
+                        const bmc_cfg_list_spec *spec, double **values, size_t *n,
+                        bmc_err *err) {
+    BMC_CHECK(spec && values && n && spec->min <= spec->max);
+    char entry[128], what[160], found[128], hint[BMC_ERR_HINT_MAX];
+    *values = NULL;
+    *n = 0;
+    describe_entry(spec, entry, sizeof entry);
+    snprintf(what, sizeof what, "%s%s%s", spec->what ? "invalid " : "",
+             spec->what ? spec->what : "", spec->what ? ": " : "");
+    const bmc_cfg_node *v = NULL;
+    int rc = lookup_value(map, key, required, "a list of numbers", &v, err);
+    if (rc <= 0) return rc;
+    if (v->type == BMC_CFG_NULL && !required) return 0;
+    if (v->type != BMC_CFG_SEQ || v->n == 0) {
+        if (v->type == BMC_CFG_SEQ) snprintf(found, sizeof found, "an empty list");
+        else describe_found(v, found, sizeof found);
+        snprintf(hint, sizeof hint, "write a list such as %s",
+                 spec->example ? spec->example : "[0.5, 1, 2]");
+        return bmc_cfg_error_at(v, err, hint,
+                                "%s'%s' must be a non-empty list of numbers, got %s", what, key,
+                                found);
+    }
+    snprintf(hint, sizeof hint, "entries of '%s' must be %s%s", key, entry,
+             spec->increasing ? ", in strictly increasing order without duplicates" : "");
+    double *out = XNEW(out, v->n);
+    for (size_t k = 0; k < v->n; k++) {
+        const bmc_cfg_node *it = v->items[k];
+        double x = it->type == BMC_CFG_INT ? (double)it->v.i
+                   : it->type == BMC_CFG_FLOAT ? it->v.f : NAN;
+        int ok = x >= spec->min && x <= spec->max && !(spec->above_min && x == spec->min);
+        if (!ok) {
+            free(out);
+            describe_found(it, found, sizeof found);
+            const char *why = quoted_as(it, BMC_CFG_INT) || quoted_as(it, BMC_CFG_FLOAT)
+                                  ? "remove the quotes: a quoted value is text"
+                                  : hint;
+            return bmc_cfg_error_at(it, err, why, "%s'%s' entry %zu must be %s, got %s", what,
+                                    key, k, entry, found);
+        }
+        if (spec->increasing && k > 0 && !(x > out[k - 1])) {
+            free(out);
+            return bmc_cfg_error_at(it, err, hint,
+                                    "%s'%s' entry %zu (%s) is not above entry %zu (%s)", what,
+                                    key, k, it->text ? it->text : "?", k - 1,
+                                    v->items[k - 1]->text ? v->items[k - 1]->text : "?");
+        }
+        out[k] = x;
+    }
+    *values = out;
+    *n = v->n;
+    return 0;
 }
 
 int bmc_cfg_mem(const bmc_cfg_node *map, const char *key, size_t def, size_t *out, bmc_err *err) {

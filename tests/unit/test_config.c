@@ -1,12 +1,14 @@
 /* test_config.c — unit tests of reading YAML configs (common/bmc_config.c, bmc_config_get.c).
  *
  * One program, one group per ctest test (argv[1]): types and positions, load errors with exact
- * file:line:col, duplicate keys, unknown-key suggestions, typed getters and their messages.
+ * file:line:col, duplicate keys, unknown-key suggestions, typed getters and their messages,
+ * lists of numbers (bmc_cfg_double_list).
  * Not here: canonical text, emit and builders (test_config_out.c); any stage's keys.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bmc_config.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -398,6 +400,91 @@ static void test_getters(void) {
     bmc_cfg_free(r);
 }
 
+/* bmc_cfg_double_list: entries, defaults, and every error with its position and hint. */
+static void test_lists(void) {
+    const char *doc = "grid: [0.1, 1, 10.5]\n"     /* 1 */
+                      "flat: [3, 3, 2]\n"          /* 2 */
+                      "down: [1, 0.5]\n"           /* 3 */
+                      "zero: [0, 1]\n"             /* 4 */
+                      "text: [1, two]\n"           /* 5 */
+                      "quoted: [1, \"2\"]\n"       /* 6 */
+                      "nan: [1, .nan]\n"           /* 7 */
+                      "inf: [1, .inf]\n"           /* 8 */
+                      "empty: []\n"                /* 9 */
+                      "scalar: 4\n"                /* 10 */
+                      "null:\n"                    /* 11 */
+                      "nested: [[1]]\n"            /* 12 */
+                      "big: [0.5, 2]\n";           /* 13 */
+    bmc_cfg_node *r = load(doc, "l.yaml");
+    if (!r) return;
+    const bmc_cfg_list_spec pos = {.min = 0.0, .max = DBL_MAX, .above_min = 1, .increasing = 1,
+                                   .what = "penalty grid", .example = "[0.1, 1, 10]"};
+    const bmc_cfg_list_spec unit = {.min = 0.0, .max = 1.0};
+    const bmc_cfg_list_spec any = {.min = -DBL_MAX, .max = DBL_MAX};
+    double *v = NULL;
+    size_t n = 99;
+    bmc_err e = {0};
+    TEST_CHECK(bmc_cfg_double_list(r, "grid", 1, &pos, &v, &n, &e) == 0 && n == 3 && v &&
+                   v[0] == 0.1 && v[1] == 1.0 && v[2] == 10.5,
+               "grid: n %zu", n);
+    free(v);
+    TEST_CHECK(bmc_cfg_double_list(r, "flat", 1, &any, &v, &n, &e) == 0 && n == 3 && v[2] == 2.0,
+               "no order asked: %zu", n);
+    free(v);
+    TEST_CHECK(bmc_cfg_double_list(r, "absent", 0, &pos, &v, &n, &e) == 0 && v == NULL && n == 0,
+               "absent, optional");
+    TEST_CHECK(bmc_cfg_double_list(r, "null", 0, &pos, &v, &n, &e) == 0 && v == NULL && n == 0,
+               "null, optional");
+    TEST_CHECK(bmc_cfg_double_list(NULL, "x", 0, &pos, &v, &n, &e) == 0 && v == NULL,
+               "no map, optional");
+    TEST_CHECK(!e.failed, "no error on successes: %s", e.msg);
+
+    static const struct {
+        const char *key;
+        int required, spec; /* 0 pos, 1 unit, 2 any */
+        const char *msg, *hint;
+    } bad[] = {
+        {"flat", 1, 0, "l.yaml:2:11: invalid penalty grid: 'flat' entry 1 (3) is not above entry "
+                       "0 (3)", "entries of 'flat' must be a finite number > 0, in strictly"},
+        {"down", 1, 0, "l.yaml:3:11: invalid penalty grid: 'down' entry 1 (0.5) is not above "
+                       "entry 0 (1)", "entries of 'down'"},
+        {"zero", 1, 0, "l.yaml:4:8: invalid penalty grid: 'zero' entry 0 must be a finite number "
+                       "> 0, got '0' (integer)", "entries of 'zero' must be a finite number > 0"},
+        {"text", 1, 0, "l.yaml:5:11: invalid penalty grid: 'text' entry 1 must be a finite "
+                       "number > 0, got 'two' (string)", "entries of 'text'"},
+        {"quoted", 1, 0, "l.yaml:6:13: invalid penalty grid: 'quoted' entry 1 must be a finite "
+                         "number > 0, got '2' (string)", "remove the quotes"},
+        {"nan", 1, 2, "l.yaml:7:10: 'nan' entry 1 must be a finite number, got '.nan' (float)",
+         "entries of 'nan' must be a finite number"},
+        {"inf", 1, 2, "l.yaml:8:10: 'inf' entry 1 must be a finite number, got '.inf' (float)",
+         "entries of 'inf'"},
+        {"empty", 1, 0, "l.yaml:9:8: invalid penalty grid: 'empty' must be a non-empty list of "
+                        "numbers, got an empty list", "write a list such as [0.1, 1, 10]"},
+        {"scalar", 1, 1, "l.yaml:10:9: 'scalar' must be a non-empty list of numbers, got '4' "
+                         "(integer)", "write a list such as [0.5, 1, 2]"},
+        {"null", 1, 1, "l.yaml:11:6: 'null' must be a non-empty list of numbers, got an empty "
+                       "value (null)", "write a list such as"},
+        {"nested", 1, 1, "l.yaml:12:10: 'nested' entry 0 must be a number in [0, 1], got a "
+                         "sequence", "entries of 'nested' must be a number in [0, 1]"},
+        {"big", 1, 1, "l.yaml:13:12: 'big' entry 1 must be a number in [0, 1], got '2' (integer)",
+         "entries of 'big'"},
+        {"absent", 1, 0, "l.yaml:1:1: missing key 'absent' in this mapping",
+         "add 'absent: <a list of numbers>'"},
+    };
+    const bmc_cfg_list_spec *specs[] = {&pos, &unit, &any};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        bmc_err eb = {0};
+        v = (double *)&n; /* must come back NULL */
+        int rc = bmc_cfg_double_list(r, bad[k].key, bad[k].required, specs[bad[k].spec], &v, &n,
+                                     &eb);
+        TEST_CHECK(rc == -1 && eb.failed && v == NULL, "%s: rc %d", bad[k].key, rc);
+        TEST_CHECK(!strcmp(eb.msg, bad[k].msg), "%s: '%s' vs '%s'", bad[k].key, eb.msg,
+                   bad[k].msg);
+        TEST_CHECK(starts_with(eb.hint, bad[k].hint), "%s: hint '%s'", bad[k].key, eb.hint);
+    }
+    bmc_cfg_free(r);
+}
+
 int main(int argc, char **argv) {
     static const struct {
         const char *name;
@@ -405,7 +492,7 @@ int main(int argc, char **argv) {
     } groups[] = {
         {"types", test_types},           {"load_errors", test_load_errors},
         {"duplicates", test_duplicates}, {"check_keys", test_check_keys},
-        {"getters", test_getters},
+        {"getters", test_getters},       {"lists", test_lists},
     };
     int ran = 0;
     for (size_t k = 0; k < sizeof groups / sizeof *groups; k++) {
