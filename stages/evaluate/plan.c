@@ -3,44 +3,16 @@
  * params with their defaults, checked locally with errors at the config's line.
  * Not here: anything that opens a file (inputs.c).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bmc_alloc.h"
 #include "evaluate.h"
+#include "ridge.h"
 
 const char *const ev_branch_name[EV_N_BRANCH] = {"detail", "semantic", "fused"};
 const char *const ev_rescale_name[3] = {"none", "test", "train"};
-
-/* Local: the alignment penalty grid (default 17 values 10^-1 … 10^7, as bmc-train). */
-static int read_alphas(const bmc_cfg_node *pm, ev_plan *p, bmc_err *err) {
-    const bmc_cfg_node *a = bmc_cfg_get(pm, "align_alphas");
-    if (!a || a->type == BMC_CFG_NULL) {
-        p->n_align_alpha = 17;
-        p->align_alphas = XNEW(p->align_alphas, 17);
-        for (int i = 0; i < 17; i++) p->align_alphas[i] = pow(10.0, -1.0 + 0.5 * i);
-        return 0;
-    }
-    if (a->type != BMC_CFG_SEQ || a->n == 0)
-        return bmc_cfg_error_at(a, err, "write a list such as [0.1, 1, 10, 100]",
-                                "invalid penalty grid: align_alphas must be a non-empty list");
-    p->n_align_alpha = (int)a->n;
-    p->align_alphas = XNEW(p->align_alphas, a->n);
-    for (size_t i = 0; i < a->n; i++) {
-        const bmc_cfg_node *it = a->items[i];
-        double v = it->type == BMC_CFG_INT ? (double)it->v.i
-                   : it->type == BMC_CFG_FLOAT ? it->v.f : NAN;
-        if (!(v > 0) || !isfinite(v) || (i > 0 && !(v > p->align_alphas[i - 1])))
-            return bmc_cfg_error_at(it, err,
-                                    "penalties must be finite, > 0 and strictly increasing",
-                                    "invalid penalty grid: align_alphas entry %zu ('%s')", i,
-                                    it->text ? it->text : "?");
-        p->align_alphas[i] = v;
-    }
-    return 0;
-}
 
 /* Local: an optional output path (NULL when absent). */
 static int optional_output(const bmc_stage *s, const char *name, const char **out, bmc_err *err) {
@@ -101,7 +73,8 @@ int ev_read_plan(const bmc_stage *s, ev_plan *p, bmc_err *err) {
     p->align_images = (long)v;
     if (bmc_cfg_int(pm, "align_seed", 0, 0, 0, (1LL << 62), &v, err)) return -1;
     p->align_seed = (uint64_t)v;
-    if (read_alphas(pm, p, err)) return -1;
+    if (ridge_read_alphas(pm, "align_alphas", &p->align_alphas, &p->n_align_alpha, err))
+        return -1;
     if (bmc_cfg_int(pm, "way", 0, 300, 2, 1LL << 40, &v, err)) return -1;
     p->way = (long)v;
     if (bmc_cfg_int(pm, "draws", 0, 30, 1, 1000000, &v, err)) return -1;

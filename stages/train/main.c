@@ -114,33 +114,6 @@ static int read_mappings(const bmc_cfg_node *pm, train_plan *p, bmc_err *err) {
     return rc;
 }
 
-static int read_alphas(const bmc_cfg_node *pm, train_plan *p, bmc_err *err) {
-    const bmc_cfg_node *a = bmc_cfg_get(pm, "alphas");
-    if (!a || a->type == BMC_CFG_NULL) {
-        p->n_alpha = 17;
-        p->alphas = XNEW(p->alphas, 17);
-        for (int i = 0; i < 17; i++) p->alphas[i] = pow(10.0, -1.0 + 0.5 * i);
-        return 0;
-    }
-    if (a->type != BMC_CFG_SEQ || a->n == 0)
-        return bmc_cfg_error_at(a, err, "write a list such as [0.1, 1, 10, 100]",
-                                "invalid penalty grid: alphas must be a non-empty list");
-    p->n_alpha = (int)a->n;
-    p->alphas = XNEW(p->alphas, a->n);
-    for (size_t i = 0; i < a->n; i++) {
-        const bmc_cfg_node *it = a->items[i];
-        double v = it->type == BMC_CFG_INT ? (double)it->v.i
-                   : it->type == BMC_CFG_FLOAT ? it->v.f : NAN;
-        if (!(v > 0) || !isfinite(v) || (i > 0 && !(v > p->alphas[i - 1])))
-            return bmc_cfg_error_at(it, err,
-                                    "penalties must be finite, > 0 and strictly increasing",
-                                    "invalid penalty grid: alpha '%s' (entry %zu)",
-                                    it->text ? it->text : "?", i);
-        p->alphas[i] = v;
-    }
-    return 0;
-}
-
 int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     memset(p, 0, sizeof *p);
     static const char *const ins[] = {"fmri", "features", "reference"};
@@ -160,7 +133,9 @@ int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     const bmc_cfg_node *pm = s->params;
     if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-train params", err))
         return -1;
-    if (read_mappings(pm, p, err) || read_alphas(pm, p, err)) return -1;
+    if (read_mappings(pm, p, err) ||
+        ridge_read_alphas(pm, "alphas", &p->alphas, &p->n_alpha, err))
+        return -1;
     static const char *const cvs[] = {"loo", "gcv", "kfold"};
     static const char *const grains[] = {"target", "token", "group"};
     static const char *const voxw[] = {"none", "weight", "select"};

@@ -5,13 +5,15 @@
  * X (n × p) and Y (n × t) arrive as row blocks (rank r holds rows bmc_rowblock(n, P, r), C
  * order); the heavy algebra (Gram matrix, pdsyevd, projections) runs on the grid's 2-D context.
  * Y is requested in column blocks through a callback, so it never has to exist at once.
- * Not here: file I/O, the training stage's main, refinement by gradient descent.
+ * Not here: file I/O (but for the penalty grid's config reader), the training stage's main,
+ * refinement by gradient descent.
  */
 #ifndef BMC_RIDGE_H
 #define BMC_RIDGE_H
 
 #include <stddef.h>
 
+#include "bmc_config.h"
 #include "bmc_error.h"
 #include "bmc_grid.h"
 
@@ -43,6 +45,18 @@ typedef enum { RIDGE_PRECISION_DOUBLE = 0, RIDGE_PRECISION_MIXED = 1 } ridge_pre
 /* The relative score gap below which MIXED rescoring kicks in: the float32 screen's score
  * errors measured ≤ 7.9e-8 relative (bench data, n = 2000 and 4000), over 100 times below it. */
 #define RIDGE_MIXED_TIE 1e-5
+
+/* The default penalty grid (bmc-train's alphas, bmc-evaluate's align_alphas), bmc-train's
+ * since its first version: 17 values 10^-1 … 10^7 in half-decade steps, α_i = 10^(i/2 − 1)
+ * written as the doubles pow(10, −1 + 0.5·i) returns (shortest round-trip decimals). It
+ * brackets the one fixed penalty Brain-Diffuser fits its CLIP-vision regression on NSD with
+ * (6·10^4, scripts/clipvision_regression.py) by two decades above and over five below, so the
+ * per-target choice can land on either side of it. */
+#define RIDGE_DEFAULT_N_ALPHA 17
+#define RIDGE_DEFAULT_ALPHAS                                                                  \
+    {0.1, 0.31622776601683794, 1.0, 3.1622776601683795, 10.0, 31.622776601683793, 100.0,     \
+     316.22776601683796, 1000.0, 3162.2776601683795, 10000.0, 31622.776601683792, 100000.0,  \
+     316227.7660168379, 1000000.0, 3162277.6601683795, 10000000.0}
 
 typedef struct ridge_problem {
     const bmc_grid *grid;
@@ -131,6 +145,14 @@ void ridge_model_free(ridge_model *m);
 /* Collective: the predicted peak of ridge_fit's tracked allocations (max over ranks, bytes)
  * for Y column blocks of `block_cols` columns (the result arrays and model included). */
 size_t ridge_memory_predict(const ridge_problem *pb, int block_cols);
+
+/* Local: the penalty grid under params[key] of a stage's config. Absent or null: the default
+ * grid (RIDGE_DEFAULT_ALPHAS). Otherwise a non-empty list of finite numbers > 0 in strictly
+ * increasing order (bmc_cfg_double_list; errors at the config's file:line:col, reading
+ * "invalid penalty grid: ..."). On success *alphas (heap; free() it) holds *n_alpha values;
+ * returns 0, or -1 with err set and *alphas NULL. */
+int ridge_read_alphas(const bmc_cfg_node *params, const char *key, double **alphas,
+                      int *n_alpha, bmc_err *err);
 
 /* Local, pure: the penalty choice on a score matrix (n_alpha × t, row-major, lower is better;
  * ties go to the first α, as scikit-learn's strict comparison does). Fills best_index (t) and,
