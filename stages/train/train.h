@@ -1,7 +1,7 @@
 /* train.h — bmc-train's plan (config → mappings), its inputs (X = an fMRI voxel group, Y = a
  * CLIP feature dataset matched by image id), the encoding models and the model file writer.
  * The solver itself is ridge.h; the file layout is docs/FORMATS.md (`bmc.model`).
- * Not here: the ridge algebra (ridge.c, cv.c), prediction on test subjects (bmc-evaluate).
+ * Not here: the ridge algebra (common/ridge), prediction on test subjects (bmc-evaluate).
  */
 #ifndef BMC_TRAIN_H
 #define BMC_TRAIN_H
@@ -40,7 +40,7 @@ typedef struct train_plan {
     bmc_dtype dtype;     /* on-disk type of W, dual_coef, X_train_centred                 */
 } train_plan;
 
-/* Read and check inputs, outputs and params (local; the caller agrees). */
+/* Read and check inputs, outputs and params (plan.c; local, the caller agrees). */
 int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err);
 void train_free_plan(train_plan *p);
 
