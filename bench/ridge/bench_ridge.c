@@ -201,28 +201,29 @@ static int run(const opts *o, const bmc_grid *g, bmc_err *err) {
     if (rc == 0)
         rc = bmc_h5_read_rows(&f, "/Xt", BMC_F64, (hsize_t)trow0, (hsize_t)tnrows, xt, err);
 
-    ridge_problem pb;
-    memset(&pb, 0, sizeof pb);
-    pb.grid = g;
-    pb.n = n;
-    pb.p = p;
-    pb.t = t;
-    pb.n_alpha = o->n_alpha;
-    pb.alphas = o->alphas;
-    pb.mode = !strcmp(o->mode, "gcv") ? RIDGE_MODE_GCV : RIDGE_MODE_LOO;
-    /* loo: bmc-train's default (score_precision mixed); loo-double: every score in float64 */
-    pb.precision = strcmp(o->mode, "loo-double") ? RIDGE_PRECISION_MIXED : RIDGE_PRECISION_DOUBLE;
-    pb.grain = RIDGE_GRAIN_TARGET;
-    pb.nb = o->nb;
     /* The configured budget is the whole rank's: the solver gets what the driver's own
      * arrays (X rows, test rows, predictions) leave, as bmc-train does for its inputs. */
     size_t driver = ((size_t)nrows * (size_t)p + (size_t)tnrows * ((size_t)p + (size_t)t)) *
                     sizeof(double);
     size_t budget = (size_t)(o->budget_mib * 1048576.0);
-    pb.mem_budget = budget > driver ? budget - driver : 1;
+    ridge_problem pb = {
+        .grid = g,
+        .n = n,
+        .p = p,
+        .t = t,
+        .n_alpha = o->n_alpha,
+        .alphas = o->alphas,
+        .mode = !strcmp(o->mode, "gcv") ? RIDGE_MODE_GCV : RIDGE_MODE_LOO,
+        .grain = RIDGE_GRAIN_TARGET,
+        .mem_budget = budget > driver ? budget - driver : 1,
+        .nb = o->nb,
+        /* loo: bmc-train's default (score_precision mixed); loo-double: all float64 */
+        .precision =
+            strcmp(o->mode, "loo-double") ? RIDGE_PRECISION_MIXED : RIDGE_PRECISION_DOUBLE,
+    };
     ridge_result res;
     ridge_model model;
-    fill_ctx fc = {&f, row0, nrows};
+    fill_ctx fc = {.f = &f, .row0 = row0, .nrows = nrows};
     double fit_s = 0.0, predict_s = 0.0;
     if (rc == 0) {
         MPI_Barrier(g->comm);

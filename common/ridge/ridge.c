@@ -180,17 +180,17 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
     int tb = choose_block(pb, err);
     if (bmc_err_agree(g->comm, err)) return -1;
 
-    ridge_fit_ctx fc;
-    memset(&fc, 0, sizeof fc);
-    fc.pb = pb;
-    fc.g = g;
-    fc.nb = ridge_problem_block_size(pb);
-    fc.tb = tb;
-    fc.fill = fill;
-    fc.fill_ctx = fill_ctx;
-    fc.res = result;
-    fc.model = model;
-    fc.err = err;
+    ridge_fit_ctx fc = {
+        .pb = pb,
+        .g = g,
+        .nb = ridge_problem_block_size(pb),
+        .tb = tb,
+        .fill = fill,
+        .fill_ctx = fill_ctx,
+        .res = result,
+        .model = model,
+        .err = err,
+    };
     int rc = fit_body(&fc, x_rows);
     if (fc.xc_xmean) ridge_mem_put(&fc.mt, fc.xc_xmean, (size_t)fc.X.nrows, sizeof(double));
     ridge_rb_free(&fc.mt, &fc.X);
@@ -226,6 +226,6 @@ int ridge_fit_rows(const ridge_problem *pb, const double *x_rows, const double *
                    ridge_result *result, ridge_model *model, bmc_err *err) {
     long row0, nrows;
     bmc_rowblock(pb->n > 0 ? pb->n : 0, pb->grid->size, pb->grid->rank, &row0, &nrows);
-    rows_ctx c = {y_rows, pb->t, nrows};
+    rows_ctx c = {.y = y_rows, .t = pb->t, .nrows = nrows};
     return ridge_fit(pb, x_rows, fill_from_rows, &c, result, model, err);
 }

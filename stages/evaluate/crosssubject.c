@@ -61,8 +61,17 @@ static int align_fit_local(const ev_plan *p, long k, int pt, int ps, const doubl
                            double *alpha, bmc_err *err) {
     bmc_grid g;
     if (bmc_grid_init(&g, MPI_COMM_SELF, 1, 1, err)) return -1;
-    ridge_problem pb = {&g, (int)k, pt, ps, p->n_align_alpha, p->align_alphas, RIDGE_MODE_LOO, 0,
-                        RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, 0, 0, RIDGE_PRECISION_DOUBLE};
+    ridge_problem pb = {
+        .grid = &g,
+        .n = (int)k,
+        .p = pt,
+        .t = ps,
+        .n_alpha = p->n_align_alpha,
+        .alphas = p->align_alphas,
+        .mode = RIDGE_MODE_LOO,
+        .grain = RIDGE_GRAIN_TARGET,
+        .precision = RIDGE_PRECISION_DOUBLE,
+    };
     ridge_result rr;
     ridge_model md;
     int rc = ridge_fit_rows(&pb, xa_t, xa_s, &rr, &md, err);

@@ -59,9 +59,19 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
                   umax = 0;
     BMC_MPI(MPI_Allreduce(&used, &umax, 1, MPI_UNSIGNED_LONG, MPI_MAX, comm));
     size_t left = p->mem_per_rank > reader_mem + umax ? p->mem_per_rank - reader_mem - umax : 1;
-    ridge_problem pb = {grid, (int)in->n_train, pf, g->p, p->n_alpha, p->alphas, p->mode,
-                        p->kfold, RIDGE_GRAIN_TARGET, 1, 0, NULL, NULL, left, 0,
-                        p->precision};
+    ridge_problem pb = {
+        .grid = grid,
+        .n = (int)in->n_train,
+        .p = pf,
+        .t = g->p,
+        .n_alpha = p->n_alpha,
+        .alphas = p->alphas,
+        .mode = p->mode,
+        .kfold = p->kfold,
+        .grain = RIDGE_GRAIN_TARGET,
+        .mem_budget = left,
+        .precision = p->precision,
+    };
     ridge_result rr;
     ridge_model md;
     int rc = ridge_fit_rows(&pb, x, g->x, &rr, &md, err);

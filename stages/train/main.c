@@ -88,13 +88,38 @@ static void plan_encoding(run_state *r) {
                 const train_mapping *a = &p->map[i], *b = &p->map[j];
                 if ((pass == 0) != (i == j)) continue;
                 if (pass == 1 && !strcmp(a->y_dataset, b->y_dataset)) continue;
-                enc_spec e = {{0}, b->y_dataset, a->x_group, b->tokens, group_index(r, a->x_group)};
+                enc_spec e = {.dataset = b->y_dataset, .group = a->x_group,
+                              .tokens = b->tokens, .gi = group_index(r, a->x_group)};
                 snprintf(e.name, sizeof e.name, "%s_to_%s", e.dataset, e.group);
                 int dup = 0;
                 for (int k = 0; k < r->n_enc; k++) dup |= !strcmp(r->enc[k].name, e.name);
                 if (!dup) r->enc[r->n_enc++] = e;
             }
     }
+}
+
+/* Local: the ridge problem of a decoder from p voxels to the reader's columns, with the plan's
+ * penalty choice; group granularity: group_of (the reader's columns) and the two weights gw. */
+static ridge_problem decoder_problem(const run_state *r, int p, const feat_reader *fr,
+                                     const int *group_of, const double *gw, size_t budget) {
+    const train_plan *pl = &r->plan;
+    return (ridge_problem){
+        .grid = &r->grid,
+        .n = (int)r->in.n_train,
+        .p = p,
+        .t = feat_reader_cols(fr),
+        .n_alpha = pl->n_alpha,
+        .alphas = pl->alphas,
+        .mode = pl->mode,
+        .kfold = pl->kfold,
+        .grain = pl->grain,
+        .token_size = fr->W,
+        .n_groups = 2,
+        .group_of = group_of,
+        .group_weight = gw,
+        .mem_budget = budget,
+        .precision = pl->precision,
+    };
 }
 
 /* Collective: the decoder of mapping m, fitted and written into f. */
@@ -145,18 +170,17 @@ static int run_decoder(run_state *r, const train_mapping *m, bmc_h5 *f, bmc_err 
         unsigned long xb = (unsigned long)g->nloc * (unsigned long)pk * sizeof(double), xmax = 0;
         BMC_MPI(MPI_Allreduce(&xb, &xmax, 1, MPI_UNSIGNED_LONG, MPI_MAX, r->grid.comm));
         size_t used = reader_mem + (size_t)xmax;
-        ridge_problem pb = {&r->grid, (int)r->in.n_train, pk, t, p->n_alpha, p->alphas, p->mode,
-                            p->kfold, p->grain, fr.W, 2, group_of, gw,
-                            p->mem_per_rank > used ? p->mem_per_rank - used : 1, 0,
-                            p->precision};
+        ridge_problem pb = decoder_problem(r, pk, &fr, group_of, gw,
+                                           p->mem_per_rank > used ? p->mem_per_rank - used : 1);
         bmc_log_info("mapping %s: fMRI group %s (%d voxels) -> %s (%d tokens x %d = %d targets), "
                      "%ld training images, %s form", m->name, g->name, pk, m->y_dataset,
                      fr.n_tok, fr.W, t, r->in.n_train, (int)r->in.n_train <= pk ? "dual" : "primal");
         rc = ridge_fit(&pb, x, feat_reader_fill, &fr, &rr, &md, err);
         if (rc) bmc_err_prefix(err, "mapping '%s'", m->name);
         if (!rc) {
-            o = (decoder_out){m, &fr, pb.n, pk, t, vidx, vscale, r->in.train_ids,
-                              NULL, NULL, NULL, NULL};
+            o = (decoder_out){.m = m, .fr = &fr, .n = pb.n, .p = pk, .t = t,
+                              .voxel_index = vidx, .voxel_scale = vscale,
+                              .train_ids = r->in.train_ids};
             bmc_log_info("mapping %s: %d target columns per block, memory peak %.1f MiB "
                          "(predicted %.1f MiB)", m->name, rr.block_cols,
                          (double)rr.mem_peak / 1048576.0, (double)rr.mem_predicted / 1048576.0);
@@ -199,13 +223,9 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
         rc = feat_reader_open(&fr, &r->in, p->map[i].y_dataset, p->map[i].tokens, 0, NULL, NULL,
                               1, err);
         if (!rc) {
-            ridge_problem pb = {&r->grid, (int)r->in.n_train, 1, feat_reader_cols(&fr),
-                                p->n_alpha, p->alphas, p->mode, p->kfold, p->grain, fr.W, 2,
-                                NULL, NULL, 0, 0, p->precision};
-            int *gof = xcalloc((size_t)pb.t, sizeof *gof);
+            int *gof = xcalloc((size_t)feat_reader_cols(&fr), sizeof *gof);
             double gw[2] = {p->global_weight, p->fine_weight};
-            pb.group_of = gof;
-            pb.group_weight = gw;
+            ridge_problem pb = decoder_problem(r, 1, &fr, gof, gw, 0); /* its grain and grid */
             ridge_check_problem(&pb, err);
             free(gof);
             if (err->failed) bmc_err_prefix(err, "mapping '%s'", p->map[i].name);

@@ -18,8 +18,10 @@ static int read_mappings(const bmc_cfg_node *pm, train_plan *p, bmc_err *err) {
     if (!m || m->type == BMC_CFG_NULL) {
         p->n_map = 2;
         p->map = xcalloc(2, sizeof *p->map);
-        p->map[0] = (train_mapping){"detail", "detail", "detail", NULL, 1};
-        p->map[1] = (train_mapping){"semantic", "semantic", "semantic", NULL, 1};
+        p->map[0] = (train_mapping){.name = "detail", .x_group = "detail",
+                                    .y_dataset = "detail", .run = 1};
+        p->map[1] = (train_mapping){.name = "semantic", .x_group = "semantic",
+                                    .y_dataset = "semantic", .run = 1};
     } else {
         if (m->type != BMC_CFG_MAP || m->n == 0)
             return bmc_cfg_error_at(m, err, "write name: {x: GROUP, y: DATASET}",

@@ -91,22 +91,23 @@ static int read_case(const char *dir, tcase *c) {
 }
 
 static void problem_of(const tcase *c, const bmc_grid *g, ridge_problem *pb) {
-    memset(pb, 0, sizeof *pb);
-    pb->grid = g;
-    pb->n = c->n;
-    pb->p = c->p;
-    pb->t = c->t;
-    pb->n_alpha = c->na;
-    pb->alphas = c->alphas;
-    pb->mode = (ridge_mode)c->mode;
-    pb->kfold = c->k;
-    pb->grain = (ridge_grain)c->grain;
-    pb->token_size = c->token;
-    pb->n_groups = c->ngroups;
-    pb->group_of = c->group_of;
-    pb->group_weight = c->weights;
-    pb->nb = c->nb;
-    pb->precision = (ridge_precision)c->precision;
+    *pb = (ridge_problem){
+        .grid = g,
+        .n = c->n,
+        .p = c->p,
+        .t = c->t,
+        .n_alpha = c->na,
+        .alphas = c->alphas,
+        .mode = (ridge_mode)c->mode,
+        .kfold = c->k,
+        .grain = (ridge_grain)c->grain,
+        .token_size = c->token,
+        .n_groups = c->ngroups,
+        .group_of = c->group_of,
+        .group_weight = c->weights,
+        .nb = c->nb,
+        .precision = (ridge_precision)c->precision,
+    };
     /* budget 1 means: 40% of the way from one column per block to all columns at once */
     if (c->budget == 1) {
         size_t lo = ridge_memory_predict(pb, 1), hi = ridge_memory_predict(pb, c->t);
@@ -304,15 +305,8 @@ static void check_errors(void) {
     long r0, nr;
     bmc_rowblock(N, g.size, g.rank, &r0, &nr);
     double alphas[] = {0.1, 1.0, 10.0};
-    ridge_problem pb;
-    memset(&pb, 0, sizeof pb);
-    pb.grid = &g;
-    pb.n = N;
-    pb.p = P;
-    pb.t = T;
-    pb.n_alpha = 3;
-    pb.alphas = alphas;
-    pb.nb = 2;
+    ridge_problem pb = {.grid = &g, .n = N, .p = P, .t = T, .n_alpha = 3, .alphas = alphas,
+                        .nb = 2};
     const double *xr = x + r0 * P, *yr = y + r0 * T;
 
     /* a good fit first */
