@@ -1,5 +1,6 @@
-/* bmc_syevd.c — pdsyevd's workspace (bmc_syevd.h explains why the library's own query is
- * not enough). Not here: the eigensolver calls themselves (common/ridge/ridge_basis.c).
+/* bmc_syevd.c — pdsyevd made safe (bmc_syevd.h explains both library defects): its workspace
+ * and the call that hands every process the same sorted eigenvalues.
+ * Not here: what the eigenvectors are used for (common/ridge/ridge_basis.c).
  */
 #include "bmc_syevd.h"
 
@@ -52,4 +53,22 @@ void bmc_pdsyevd_workspace(int n, int nb, const bmc_grid *g, int *lwork, int *li
     BMC_CHECK(best < 2147483647L);
     *lwork = (int)best;
     *liwork = liw;
+}
+
+int bmc_pdsyevd(bmc_distmat *a, double *w, bmc_distmat *z, double *work, int lwork, int *iwork,
+                int liwork) {
+    const bmc_grid *g = a->grid;
+    BMC_CHECK(a->m == a->n && z->m == a->m && z->n == a->n && a->mb == a->nb && z->grid == g);
+    int n = a->m, one = 1, info = 0;
+    pdsyevd_("V", "L", &n, a->data, &one, &one, a->desc, w, z->data, &one, &one, z->desc, work,
+             &lwork, iwork, &liwork, &info, 1, 1);
+    /* Only the owner of block (0, 0) is certain to hold the sorted eigenvalues (for n ≤ nb
+     * PDSTEDC solves on that process alone and broadcasts nothing). */
+    int mine = g->myrow == 0 && g->mycol == 0 ? g->rank : g->size, root = 0, worst = 0;
+    BMC_MPI(MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, g->comm));
+    BMC_CHECK(root < g->size);
+    if (n > 0) BMC_MPI(MPI_Bcast(w, n, MPI_DOUBLE, root, g->comm));
+    int bad = info != 0 ? (info < 0 ? -info : info) : 0;
+    BMC_MPI(MPI_Allreduce(&bad, &worst, 1, MPI_INT, MPI_MAX, g->comm));
+    return worst;
 }

@@ -12,6 +12,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_scalapack.h"
+#include "bmc_syevd.h"
 #include "ridge_eig.h"
 #include "ridge_fit.h"
 
@@ -62,10 +63,11 @@ static void basis_gram(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distma
 
 /* Collective: b->s (r eigenvalues, ascending) and b->Q (the eigenvectors), allocated here, of
  * gram (overwritten): dsyevd's algorithm with a blocked back-transformation (ridge_eig_local)
- * on one process, pdsyevd on the grid. Returns the solver's info (0: success), not agreed. */
+ * on one process, bmc_pdsyevd on the grid. Returns the solver's info (0: success; agreed on
+ * the grid). */
 static int basis_eig(ridge_fit_ctx *fc, ridge_basis *b, bmc_distmat *gram) {
     ridge_mem *mt = &fc->mt;
-    int r = b->r, one = 1, info = 0, lwork = 0, liwork = 0;
+    int r = b->r, info = 0, lwork = 0, liwork = 0;
     b->s = ridge_mem_get(mt, (size_t)r, sizeof(double));
     ridge_dm_init(mt, &b->Q, fc->g, r, r, fc->nb);
     ridge_eig_workspace(r, fc->nb, fc->g, &lwork, &liwork);
@@ -75,8 +77,7 @@ static int basis_eig(ridge_fit_ctx *fc, ridge_basis *b, bmc_distmat *gram) {
         info = ridge_eig_local(r, gram->data, gram->lld, b->s, b->Q.data, b->Q.lld, work,
                                (size_t)lwork, iwork, (size_t)liwork);
     else
-        pdsyevd_("V", "L", &r, gram->data, &one, &one, gram->desc, b->s, b->Q.data, &one, &one,
-                 b->Q.desc, work, &lwork, iwork, &liwork, &info, 1, 1);
+        info = bmc_pdsyevd(gram, b->s, &b->Q, work, lwork, iwork, liwork);
     ridge_mem_put(mt, iwork, (size_t)liwork, sizeof(int));
     ridge_mem_put(mt, work, (size_t)lwork, sizeof(double));
     return info;

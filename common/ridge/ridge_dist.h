@@ -14,6 +14,7 @@
 #include "bmc_alloc.h"
 #include "bmc_grid.h"
 #include "bmc_scalapack.h"
+#include "bmc_syevd.h"
 #include "ridge.h"
 #include "ridge_eig.h"
 
@@ -75,25 +76,12 @@ static inline void ridge_rb_free(ridge_mem *m, bmc_rowblock_mat *a) {
 
 /* ---- shapes and workspace shared by the fit and its memory prediction ------------------ */
 
-/* The 2-D block size used for an n × p problem (k folds, 1 without): the requested size
- * (0 → 64), capped so that the smallest distributed dimension spans at least two blocks per
- * process row and column. Tests found pdsyevd/pdsyrk-based solves wrong on this ScaLAPACK
- * (2.2.1) when one block covered a whole small matrix on a multi-process grid; the cap only
- * touches small problems (n = 8859 on a 2×2 grid keeps 64). Local, pure. */
-static inline int ridge_block_size(int requested, long n, long p, int folds, const bmc_grid *g) {
-    int nb = requested > 0 ? requested : 64;
-    if (g->size == 1) return nb;
-    long smallest = p < n / (folds > 1 ? folds : 1) ? p : n / (folds > 1 ? folds : 1);
-    int procs = g->nprow > g->npcol ? g->nprow : g->npcol;
-    long cap = smallest / (2L * procs);
-    if (cap < 1) cap = 1;
-    return nb > cap ? (int)cap : nb;
-}
-
-/* The 2-D block size of pb's fit (ridge_block_size with its folds). Local, pure. */
+/* The 2-D block size of pb's fit: the requested size, 0 → 64. Any size is correct on any
+ * grid: the eigensolver's workspace comes from bmc_pdsyevd_workspace, which covers the case
+ * (one block covering a whole small matrix on a multi-process grid) that once gave wrong
+ * solves. Local, pure. */
 static inline int ridge_problem_block_size(const ridge_problem *pb) {
-    int folds = pb->mode == RIDGE_MODE_KFOLD ? pb->kfold : 1;
-    return ridge_block_size(pb->nb, pb->n, pb->p, folds, pb->grid);
+    return pb->nb > 0 ? pb->nb : 64;
 }
 
 /* Whether the fit scores LOO through the float32 screen (ridge_precision MIXED). Local. */
@@ -108,23 +96,13 @@ static inline int ridge_rescore_cols(int tb) { return tb < 64 ? tb : 64; }
 /* Columns of the eigenvectors squared per GEMM when forming the LOO diagonals (ridge.c). */
 enum { RIDGE_GDIAG_CHUNK = 16 };
 
-/* Collective over the grid's 2-D context: the eigensolver workspace (doubles, ints) for an
- * r × r matrix in nb × nb blocks, used by ridge_basis.c and by cv.c's memory prediction.
- * pdsyevd's query sizes 2·NP·NQ from this process's share, which is too small on a process
- * that holds no rows (pdlaed3 overflows it): pad with the largest share. On one process the
- * result is raised to what ridge_eig_local needs. */
+/* Local: the eigensolver workspace (doubles, ints) for an r × r matrix in nb × nb blocks,
+ * used by ridge_basis.c and by cv.c's memory prediction: bmc_pdsyevd_workspace (the library's
+ * query raised to what its back-transformation really needs, the same on every process); on
+ * one process raised to what ridge_eig_local needs. */
 static inline void ridge_eig_workspace(int r, int nb, const bmc_grid *g, int *lwork,
                                        int *liwork) {
-    int desc[9], info = 0, zero = 0, one = 1, lld = bmc_numroc(r, nb, g->myrow, 0, g->nprow);
-    if (lld < 1) lld = 1;
-    descinit_(desc, &r, &r, &nb, &nb, &zero, &zero, &g->ctxt, &lld, &info);
-    BMC_CHECK(info == 0);
-    double dummy = 0.0, wq = 0.0;
-    int iwq = 0, lw = -1, liw = -1;
-    pdsyevd_("V", "L", &r, &dummy, &one, &one, desc, &dummy, &dummy, &one, &one, desc, &wq, &lw,
-             &iwq, &liw, &info, 1, 1);
-    *lwork = (int)wq + 1 + 2 * bmc_numroc(r, nb, 0, 0, g->nprow) * bmc_numroc(r, nb, 0, 0, g->npcol);
-    *liwork = iwq > 1 ? iwq : 1;
+    bmc_pdsyevd_workspace(r, nb, g, lwork, liwork);
     if (g->size != 1) return;
     size_t li = 0, lwe = ridge_eig_work(r, &li);
     BMC_CHECK(lwe <= 2147483647u && li <= 2147483647u);
