@@ -1,16 +1,18 @@
-/* bmc_fs.c — folders, atomic small-file writes, durable renames, path joins (bmc_fs.h).
+/* bmc_fs.c — folders, atomic small-file writes, durable renames, folder swaps, path joins
+ * and path identity (bmc_fs.h).
  *
  * Atomic means: write NAME.partial, fsync it, rename over NAME, fsync the folder, so a
  * reader sees the old file or the complete new one, never a torn one. Local calls only.
  * Not here: HDF5 outputs (bmc_h5io.c has its own collective commit).
  */
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* renameat2 */
 #include "bmc_fs.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,120 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 int bmc_remove_tree(const char *path) {
     if (!bmc_path_exists(path)) return 0;
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int bmc_swap_in(const char *partial, const char *path, bmc_err *err) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return bmc_rename_durable(partial, path, err);
+    char *old = NULL;
+    if (renameat2(AT_FDCWD, partial, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        old = xstrdup(partial); /* now holds the previous folder */
+    } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+        old = bmc_xasprintf("%s.bmc-replaced-%ld", path, (long)getpid());
+        if (rename(path, old) != 0) {
+            bmc_err_set(err, "check the permissions of the output folder",
+                        "cannot move '%s' aside to '%s': %s", path, old, strerror(errno));
+            free(old);
+            return -1;
+        }
+        if (rename(partial, path) != 0) {
+            bmc_err_set(err, "the previous output is kept beside it; check the file system",
+                        "cannot rename '%s' to '%s': %s (the previous folder is now '%s')",
+                        partial, path, strerror(errno), old);
+            free(old);
+            return -1;
+        }
+    } else {
+        return bmc_err_set(err, "check the permissions of the output folder",
+                           "cannot swap '%s' into '%s': %s", partial, path, strerror(errno));
+    }
+    char *dir = bmc_dirname(path);
+    bmc_fsync_path(dir);
+    free(dir);
+    int rc = bmc_remove_tree(old);
+    if (rc != 0)
+        bmc_err_set(err, "remove it by hand; the new output is in place",
+                    "cannot remove the previous folder '%s': %s", old, strerror(errno));
+    free(old);
+    return rc ? -1 : 0;
+}
+
+/* Lexically resolve "." and ".." of an absolute path in place ("/.." stays "/"). */
+static void resolve_dots(char *path) {
+    char *out = path + 1, *p = path + 1;
+    while (*p) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        size_t len = strcspn(p, "/");
+        if (len == 1 && p[0] == '.') {
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            if (out > path + 1) {
+                out--; /* drop the last component and its slash */
+                while (out > path + 1 && out[-1] != '/') out--;
+                if (out > path + 1) out--;
+            }
+        } else {
+            if (out > path + 1) *out++ = '/';
+            memmove(out, p, len);
+            out += len;
+        }
+        p += len;
+    }
+    *out = '\0';
+}
+
+char *bmc_path_canonical(const char *path) {
+    char *abs;
+    if (path[0] == '/') {
+        abs = xstrdup(path);
+    } else {
+        char cwd[PATH_MAX];
+        abs = getcwd(cwd, sizeof cwd) ? bmc_path_join(cwd, path[0] ? path : ".") : xstrdup(path);
+    }
+    /* The longest existing prefix, resolved; the rest appended as written. */
+    size_t cut = strlen(abs);
+    for (;;) {
+        char saved = abs[cut];
+        abs[cut] = '\0';
+        char *real = realpath(cut ? abs : "/", NULL);
+        abs[cut] = saved;
+        if (real) {
+            char *out = bmc_xasprintf("%s%s%s", real, abs[cut] && abs[cut] != '/' ? "/" : "",
+                                      abs + cut);
+            free(real);
+            free(abs);
+            resolve_dots(out);
+            return out;
+        }
+        if (cut == 0) break;
+        while (cut > 0 && abs[cut - 1] != '/') cut--; /* drop the last component */
+        while (cut > 1 && abs[cut - 1] == '/') cut--;
+        if (cut == 1 && abs[0] == '/') cut = 0;
+    }
+    resolve_dots(abs);
+    return abs;
+}
+
+int bmc_path_same(const char *a, const char *b) {
+    struct stat sa, sb;
+    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ea != eb) return 0;
+    char *ca = bmc_path_canonical(a), *cb = bmc_path_canonical(b);
+    int same = strcmp(ca, cb) == 0;
+    free(ca);
+    free(cb);
+    return same;
+}
+
+int bmc_path_below(const char *inner, const char *outer) {
+    char *ci = bmc_path_canonical(inner), *co = bmc_path_canonical(outer);
+    size_t n = strlen(co);
+    int below = !strcmp(co, "/") ? strcmp(ci, "/") != 0
+                                 : !strncmp(ci, co, n) && ci[n] == '/' && ci[n + 1];
+    free(ci);
+    free(co);
+    return below;
 }
 
 char *bmc_path_join(const char *a, const char *b) {

@@ -124,7 +124,17 @@ static void release_handle(bmc_h5 *f) {
 
 /* ---- files --------------------------------------------------------------------------- */
 
-/* Rank 0 checks that the output's folder exists and that path is not a folder. */
+/* 1 when path is an HDF5 file written by brainmclip (root attribute format "bmc.*"). */
+static int is_bmc_file(const char *path) {
+    char *format = NULL;
+    int ours = bmc_h5_is_hdf5(path) && bmc_h5_peek_root_str(path, "format", &format) == 0 &&
+               !strncmp(format, "bmc.", 4);
+    free(format);
+    return ours;
+}
+
+/* Rank 0 checks that the output's folder exists, that path is not a folder, and that
+ * neither path nor path.partial is a file brainmclip did not write (never overwritten). */
 static void check_output_path(const bmc_h5 *f, bmc_err *e) {
     if (f->rank != 0) return;
     char *dir = bmc_dirname(f->path);
@@ -135,6 +145,15 @@ static void check_output_path(const bmc_h5 *f, bmc_err *e) {
     else if (stat(f->path, &st) == 0 && S_ISDIR(st.st_mode))
         bmc_err_set(e, "choose a file name, not a folder, for the output",
                     "%s: cannot create output: it is a folder", f->path);
+    else if (stat(f->path, &st) == 0 && !is_bmc_file(f->path))
+        bmc_err_set(e, "brainmclip replaces only files it wrote: move it away, or choose "
+                       "another output path",
+                    "%s: cannot create output: the file exists and is not a brainmclip "
+                    "HDF5 file (no 'format: bmc.*' attribute)", f->path);
+    else if (lstat(f->partial_path, &st) == 0 && !is_bmc_file(f->partial_path))
+        bmc_err_set(e, "if it is left over from an interrupted run, remove it",
+                    "%s: cannot create output: '%s' exists and is not a brainmclip HDF5 file",
+                    f->path, f->partial_path);
     free(dir);
 }
 

@@ -93,8 +93,19 @@ with tempfile.TemporaryDirectory() as tmp:
     inputs = {"stimuli": J("stim.h5"), "features": J("clip.h5")}
 
     # ---- 2. 1 and 2 ranks ----
-    os.makedirs(J("nsd1.partial", "junk"))                 # stale partial: removed first
-    os.makedirs(J("nsd2", "old"))                          # older tree: replaced
+    os.makedirs(J("nsd1.partial", "junk"))                 # stale partial of an interrupted
+    open(J("nsd1.partial", ".bmc-partial"), "w").close()  # run (marked): removed first
+    os.makedirs(J("nsd2", "old"))                          # an older tree of ours (its
+    with open(J("nsd2.fingerprint"), "w") as f:            # sidecar lists what it holds):
+        f.write("none\ndir old\n")                          # replaced
+    os.makedirs(J("mine"))                                 # a user's folder: refused, kept
+    with open(J("mine", "notes.txt"), "w") as f:
+        f.write("my notes\n")
+    p = run(tmp, "brain_mine", [synth, "brain"], inputs, {"nsd_root": J("mine")}, PARAMS)
+    check(p.returncode == 2 and "carries no brainmclip stamp" in p.stderr,
+          f"a folder brainmclip did not write is refused: {p.stderr[-500:]}")
+    check(open(J("mine", "notes.txt")).read() == "my notes\n" and not os.path.exists(J("mine.partial")),
+          "the user's file survives and nothing was started")
     for np_ in (1, 2):
         must(run(tmp, f"brain{np_}", [synth, "brain"], inputs, {"nsd_root": J(f"nsd{np_}")}, PARAMS,
                  np_), f"brain on {np_} ranks")

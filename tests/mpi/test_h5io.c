@@ -455,13 +455,30 @@ static void test_atomic(void) {
     bmc_h5 f;
     bmc_err e = {0};
     hsize_t dims[2] = {10, 3};
-    /* A stale non-HDF5 partial is replaced. */
+    /* A partial that brainmclip did not write is never overwritten: the create fails on
+     * every rank and the file survives. */
     if (rank_ == 0) {
         FILE *fp = fopen(partial, "w");
         fputs("junk", fp);
         fclose(fp);
     }
     MPI_Barrier(MPI_COMM_WORLD);
+    TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) != 0 &&
+               strstr(e.msg, "is not a brainmclip HDF5 file"), "foreign partial refused: %s",
+               e.msg);
+    e = (bmc_err){0};
+    if (rank_ == 0) {
+        FILE *fp = fopen(partial, "r");
+        char buf[8] = "";
+        TEST_CHECK(fp && fgets(buf, sizeof buf, fp) && !strcmp(buf, "junk"), "junk survives");
+        if (fp) fclose(fp);
+        unlink(partial);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    /* A stale partial of brainmclip's own (an interrupted run) is replaced. */
+    TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
+    bmc_h5_close(&f); /* given up without a rename: the partial stays */
+    TEST_CHECK(exists(partial), "stale partial left");
     TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
     TEST_CHECK(exists(partial) && !exists(path), "while writing: partial only");
     TEST_CHECK(bmc_h5_create_dataset(&f, "d", BMC_F32, 2, dims, NULL, &e) == 0, "%s", e.msg);
