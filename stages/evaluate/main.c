@@ -168,6 +168,10 @@ static void log_summary(const run_state *r) {
 static int run(bmc_stage *s, run_state *r, bmc_err *err) {
     ev_plan *p = &r->plan;
     if (ev_inputs_open(&r->in, s->comm, p, err)) return -1;
+    if (p->way > r->in.m && s->rank == 0)
+        bmc_log_warn("way %ld is more than the %ld evaluation images: retrieval is %ld-way "
+                     "(recorded as way = %ld, way_requested = %ld)",
+                     p->way, r->in.m, r->in.m, r->in.m, p->way);
     if (p->stimuli) {
         if (recon_open(&r->rs, s->comm, p->stimuli, err)) return -1;
         r->rs_open = 1;
@@ -229,6 +233,7 @@ int main(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     ev_read_plan(&s, &r.plan, &err);
     bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_checked(&s);
     int rc = run(&s, &r, &err);
     if (r.rs_open) recon_close(&r.rs);
     ev_inputs_close(&r.in);

@@ -27,11 +27,11 @@ int ev_read_plan(const bmc_stage *s, ev_plan *p, bmc_err *err) {
     static const char *const ins[] = {"models", "train_fmri", "test_fmri", "features", "stimuli",
                                       "cohort"};
     static const char *const outs[] = {"eval", "json", "montage", "predictions"};
-    static const char *const keys[] = {
-        "train_subject", "test_subject", "detail_mapping", "semantic_mapping", "fusion_weight",
-        "rescale",       "align_images", "align_seed",     "align_alphas",     "way",
-        "draws",         "seed",         "gallery",        "montage_images",   "ssim",
-        "mem_per_rank"};
+    static const bmc_param_key keys[] = {
+        {"train_subject", 0}, {"test_subject", 0}, {"detail_mapping", 0}, {"semantic_mapping", 0},
+        {"fusion_weight", 0}, {"rescale", 0},      {"align_images", 0},   {"align_seed", 0},
+        {"align_alphas", 0},  {"way", 0},          {"draws", 0},          {"seed", 0},
+        {"gallery", 0},       {"montage_images", 0}, {"ssim", 0},         {"mem_per_rank", 1}};
     if (bmc_stage_check_names(s, ins, 6, outs, 4, err)) return -1;
     if (bmc_stage_input_list(s, "models", &p->models, &p->n_models, err)) return -1;
     if (bmc_cfg_get(s->inputs, "cohort") &&
@@ -54,7 +54,7 @@ int ev_read_plan(const bmc_stage *s, ev_plan *p, bmc_err *err) {
                                 "output 'montage' needs the input 'stimuli'");
 
     const bmc_cfg_node *pm = s->params;
-    if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-evaluate params", err))
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-evaluate params", err))
         return -1;
     static const char *const rescales[] = {"none", "test", "train"};
     static const char *const galleries[] = {"not_test", "unseen"};

@@ -268,6 +268,7 @@ int ev_write_eval(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
     rc = set_f64(out, "/", "fusion_weight", p->fusion_weight, rc, err);
     rc = set_str(out, "/", "rescale", ev_rescale_name[p->rescale], rc, err);
     rc = set_i64(out, "/", "way", way, rc, err);
+    rc = set_i64(out, "/", "way_requested", p->way, rc, err);
     rc = set_i64(out, "/", "draws", p->draws, rc, err);
     rc = set_i64(out, "/", "seed", (long long)p->seed, rc, err);
     rc = set_i64(out, "/", "align_seed", (long long)p->align_seed, rc, err);
@@ -307,6 +308,7 @@ int ev_write_json(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
         cJSON_AddNumberToObject(root, "n_align", (double)in->k);
         cJSON_AddNumberToObject(root, "n_gallery", (double)in->G);
         cJSON_AddNumberToObject(root, "way", (double)(p->way < in->m ? p->way : in->m));
+        cJSON_AddNumberToObject(root, "way_requested", (double)p->way);
         cJSON_AddNumberToObject(root, "draws", (double)p->draws);
         cJSON_AddNumberToObject(root, "fusion_weight", p->fusion_weight);
         cJSON_AddStringToObject(root, "rescale", ev_rescale_name[p->rescale]);

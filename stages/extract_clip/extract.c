@@ -32,8 +32,9 @@ int extract_read_plan(const bmc_stage *s, extract_plan *p, bmc_err *err) {
     memset(p, 0, sizeof *p);
     static const char *const ins[] = {"images", "weights", "config"};
     static const char *const outs[] = {"features"};
-    static const char *const keys[] = {"dataset", "image_ids",  "outputs", "hidden_states",
-                                       "detail_layers", "dtype", "batch_size", "threads"};
+    static const bmc_param_key keys[] = {{"dataset", 0},       {"image_ids", 0}, {"outputs", 0},
+                                         {"hidden_states", 0}, {"detail_layers", 0},
+                                         {"dtype", 0},         {"batch_size", 1}, {"threads", 1}};
     if (bmc_stage_check_names(s, ins, 3, outs, 1, err)) return -1;
     if (!(p->images = bmc_stage_input(s, "images", err))) return -1;
     if (!(p->weights = bmc_stage_input(s, "weights", err))) return -1;
@@ -46,7 +47,7 @@ int extract_read_plan(const bmc_stage *s, extract_plan *p, bmc_err *err) {
         p->weights_config = clip_weights_find_config(p->weights);
     }
     const bmc_cfg_node *pm = s->params;
-    if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-extract-clip params", err))
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-extract-clip params", err))
         return -1;
     if (bmc_cfg_string(pm, "dataset", 0, "imgBrick", &p->dataset, err)) return -1;
     p->ids_node = bmc_cfg_get(pm, "image_ids");
@@ -207,14 +208,16 @@ static int create_layout(bmc_stage *s, bmc_h5 *f, const extract_plan *p, const v
 }
 
 /* Next not-done batch of this rank at or after batch *cursor (batches kb0 .. kb0+nb-1 of
- * size B over n rows; done[] is indexed from row kb0·B). A batch is all done or not at all
- * (its rows are marked together). Sets *first (global row); returns its size, 0 when none. */
+ * size B over n rows; done[] is indexed from row kb0·B). A batch counts as done only when
+ * every row of it is (batch_size changes only speed, so a resume with another batch size
+ * redoes the batches it cuts). Sets *first (global row); returns its size, 0 when none. */
 static long next_batch(const uint8_t *done, long n, long kb0, long nb, int B, long *cursor,
                        long *first) {
     while (*cursor < nb) {
         long k = kb0 + (*cursor)++;
-        long r0 = k * B, r1 = r0 + B < n ? r0 + B : n;
-        if (!done[r0 - kb0 * B]) {
+        long r0 = k * B, r1 = r0 + B < n ? r0 + B : n, all = 1;
+        for (long r = r0; r < r1 && all; r++) all = done[r - kb0 * B];
+        if (!all) {
             *first = r0;
             return r1 - r0;
         }

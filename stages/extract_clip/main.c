@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include "bmc_alloc.h"
+#include "bmc_fs.h"
 #include "bmc_grid.h"
 #include "bmc_log.h"
 #include "bmc_stage.h"
 #include "extract.h"
+#include "image_io.h"
 #include "preprocess.h"
 #include "source.h"
 #include "vit.h"
@@ -47,6 +49,17 @@ static const char usage[] =
     "  batch_size     images per forward pass (default 8)\n"
     "  threads        BLAS threads per rank (default: OPENBLAS_NUM_THREADS, else 1)\n";
 
+/* --check: the images of a folder source are the files the stage reads (listing errors are
+ * left to the run, which reports them). */
+static void declare_image_reads(const bmc_stage *s, const char *images) {
+    char **files = NULL;
+    size_t n = 0;
+    bmc_err ignored = {0};
+    if (!bmc_is_dir(images) || image_list_folder(images, &files, &n, &ignored) != 0) return;
+    for (size_t k = 0; k < n; k++) bmc_stage_declare_read(s, "images", files[k]);
+    image_list_free(files, n);
+}
+
 int main(int argc, char **argv) {
     bmc_stage s;
     bmc_stage_begin(&s, argc - 1, argv + 1, "bmc-extract-clip", usage);
@@ -57,11 +70,13 @@ int main(int argc, char **argv) {
     memset(&model, 0, sizeof model);
 
     /* Everything is validated, and agreed, before the output file is created. */
-    if (extract_read_plan(&s, &plan, &err) == 0) {
-        /* Every rank loads the weights (they are read-only and small next to activations). */
-        clip_weights_load(&model, plan.weights, plan.weights_config, &err);
-        if (!err.failed) extract_resolve_outputs(&plan, &model.cfg, &err);
-    }
+    extract_read_plan(&s, &plan, &err);
+    bmc_err_exit_if_any(s.comm, &err);
+    if (s.checking) declare_image_reads(&s, plan.images);
+    bmc_stage_checked(&s);
+    /* Every rank loads the weights (they are read-only and small next to activations). */
+    clip_weights_load(&model, plan.weights, plan.weights_config, &err);
+    if (!err.failed) extract_resolve_outputs(&plan, &model.cfg, &err);
     bmc_err_exit_if_any(s.comm, &err);
     if (clip_source_open(&src, s.comm, plan.images, plan.dataset, plan.ids_node, &err))
         bmc_err_exit_if_any(s.comm, &err);

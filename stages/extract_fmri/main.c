@@ -66,7 +66,12 @@ int main(int argc, char **argv) {
     fmri_params p;
     fmri_plan plan;
     memset(&plan, 0, sizeof plan);
-    if (fmri_params_read(&s, &p, &err) == 0 && s.rank == 0) fmri_plan_build(&p, &plan, &err);
+    if (fmri_params_read(&s, &p, &err) == 0 && s.checking) fmri_declare_reads(&s, &p);
+    if (s.checking) {
+        bmc_err_exit_if_any(s.comm, &err);
+        bmc_stage_checked(&s);
+    }
+    if (!err.failed && s.rank == 0) fmri_plan_build(&p, &plan, &err);
     if (bmc_err_agree(s.comm, &err)) {
         fmri_plan_free(&plan);
         fmri_params_free(&p);

@@ -152,13 +152,14 @@ int fmri_params_read(const bmc_stage *s, fmri_params *p, bmc_err *err) {
     memset(p, 0, sizeof *p);
     static const char *const ins[] = {"nsd_root"};
     static const char *const outs[] = {"fmri"};
-    static const char *const keys[] = {"subject", "sessions",     "zscore",    "groups",
-                                       "dataset", "block_voxels", "hash_betas"};
+    static const bmc_param_key keys[] = {{"subject", 0},  {"sessions", 0},     {"zscore", 0},
+                                         {"groups", 0},   {"dataset", 0},      {"block_voxels", 1},
+                                         {"hash_betas", 1}};
     if (bmc_stage_check_names(s, ins, 1, outs, 1, err)) return -1;
     if (!(p->nsd_root = bmc_stage_input(s, "nsd_root", err))) return -1;
     if (!(p->out = bmc_stage_output(s, "fmri", err))) return -1;
     const bmc_cfg_node *pm = s->params;
-    if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-extract-fmri params", err))
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-extract-fmri params", err))
         return -1;
     long long v;
     if (bmc_cfg_int(pm, "subject", 1, 0, 1, 99, &v, err)) return -1;

@@ -30,6 +30,46 @@ char *fmri_plan_betas_path(const fmri_params *p, const fmri_plan *plan, long si)
     return nsd_betas_path(p->nsd_root, p->subject, plan->sessions[si]);
 }
 
+/* Declare one file of nsd_root and free its path. */
+static void declare(const bmc_stage *s, char *path) {
+    bmc_stage_declare_read(s, "nsd_root", path);
+    free(path);
+}
+
+/* Declare ROI file `name` (as nsd_roi_path finds it) and its label table when present. */
+static void declare_roi(const bmc_stage *s, const fmri_params *p, const char *name) {
+    declare(s, nsd_roi_path(p->nsd_root, p->subject, name));
+    char *ctab = nsd_ctab_path(p->nsd_root, p->subject, name);
+    if (bmc_path_exists(ctab)) bmc_stage_declare_read(s, "nsd_root", ctab);
+    free(ctab);
+}
+
+void fmri_declare_reads(const bmc_stage *s, const fmri_params *p) {
+    declare(s, nsd_design_path(p->nsd_root));
+    declare(s, nsd_stimuli_path(p->nsd_root));
+    int need_general = 0;
+    for (size_t i = 0; i < p->n_groups; i++) need_general |= p->groups[i].within_nsdgeneral;
+    if (need_general) declare_roi(s, p, "nsdgeneral");
+    for (size_t i = 0; i < p->n_groups; i++)
+        for (size_t j = 0; j < p->groups[i].n_rois; j++) {
+            const char *file = p->groups[i].rois[j].file;
+            int seen = !strcmp(file, "nsdgeneral") && need_general;
+            for (size_t a = 0; a <= i && !seen; a++)
+                for (size_t b = 0; b < (a == i ? j : p->groups[a].n_rois) && !seen; b++)
+                    seen = !strcmp(p->groups[a].rois[b].file, file);
+            if (!seen) declare_roi(s, p, file);
+        }
+    for (int k = 0; k < p->n_sessions; k++)
+        declare(s, nsd_betas_path(p->nsd_root, p->subject, p->sessions[k]));
+    for (int session = 1; p->n_sessions == 0 && session <= 99; session++) {
+        char *path = nsd_betas_path(p->nsd_root, p->subject, session);
+        int present = bmc_path_exists(path);
+        if (present || session == 1) bmc_stage_declare_read(s, "nsd_root", path);
+        free(path);
+        if (!present) break;
+    }
+}
+
 /* The sessions to use: the configured list (every file must exist), or every file present
  * from session 1 on. */
 static int resolve_sessions(const fmri_params *p, fmri_plan *plan, bmc_err *err) {

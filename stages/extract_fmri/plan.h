@@ -94,6 +94,12 @@ void fmri_plan_free(fmri_plan *plan);
  * fmri_plan_build). */
 void fmri_plan_add_file(fmri_plan *plan, const char *path);
 
+/* --check: declare (bmc_stage_declare_read) the files of nsd_root the plan and the run read:
+ * the design, the stimuli file (its shape), the ROI files and label tables the groups use,
+ * and the betas of the configured sessions (by default every session file present from 1
+ * on). One subject's files, never the whole NSD root. Local. */
+void fmri_declare_reads(const bmc_stage *s, const fmri_params *p);
+
 /* Betas file of plan session index si (heap string). */
 char *fmri_plan_betas_path(const fmri_params *p, const fmri_plan *plan, long si);
 

@@ -115,11 +115,12 @@ static const bmc_cfg_node *blame(const bmc_cfg_node *map, const char *key) {
 }
 
 static int read_params(const bmc_stage *s, brain_params *p, bmc_err *err) {
-    static const char *const keys[] = {"subjects", "images_per_subject", "shared_images",
-                                       "sessions", "trials_per_session", "repeats", "grid",
-                                       "rank", "snr", "drift", "invalid_fraction", "seed"};
+    static const bmc_param_key keys[] = {
+        {"subjects", 0}, {"images_per_subject", 0}, {"shared_images", 0}, {"sessions", 0},
+        {"trials_per_session", 0}, {"repeats", 0}, {"grid", 0},           {"rank", 0},
+        {"snr", 0},      {"drift", 0},              {"invalid_fraction", 0}, {"seed", 0}};
     const bmc_cfg_node *m = s->params;
-    if (bmc_cfg_check_keys(m, keys, sizeof keys / sizeof *keys, "bmc-synth brain params", err))
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-synth brain params", err))
         return -1;
     static const long def_subjects[] = {1, 2}, def_grid[] = {20, 24, 18};
     long subj[BRAIN_MAX_SUBJECTS];
@@ -337,10 +338,11 @@ static int prov_build(brain_prov *bp, bmc_stage *s, const char *stim, const char
     return 0;
 }
 
-/* Collective: on an agreed error, rank 0 removes the partial tree; then every rank exits. */
+/* Collective: on an agreed error, rank 0 removes the partial tree (when it is one of ours);
+ * then every rank exits. */
 static void fail_if_any(bmc_stage *s, bmc_err *err, const char *partial) {
     if (!bmc_err_agree(s->comm, err)) return;
-    if (s->rank == 0 && partial) bmc_remove_tree(partial);
+    bmc_stage_folder_discard(s, partial);
     bmc_err_exit_if_any(s->comm, err);
 }
 
@@ -435,6 +437,7 @@ int synth_brain_main(int argc, char **argv) {
     }
     if (!err.failed) read_params(&s, &p, &err);
     bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_checked(&s);
 
     /* Inputs, then the constraints that need N; nothing is written before this passes. */
     bmc_h5 ff;
@@ -469,11 +472,10 @@ int synth_brain_main(int argc, char **argv) {
                  p.shared_images, n);
 
     /* The tree, in root.partial. */
-    char *partial = bmc_xasprintf("%s.partial", root);
+    char *partial = NULL;
+    if (bmc_stage_folder_begin(&s, root, &partial, &err) != 0) fail_if_any(&s, &err, NULL);
     if (s.rank == 0) {
-        if (bmc_path_exists(partial) && bmc_remove_tree(partial))
-            bmc_err_set(&err, "remove it by hand", "%s: cannot remove the stale partial folder", partial);
-        char *dir = err.failed ? NULL : make_dir(partial, "nsddata/experiments/nsd", &err);
+        char *dir = make_dir(partial, "nsddata/experiments/nsd", &err);
         char *sdir = dir ? make_dir(partial, "nsddata_stimuli/stimuli/nsd", &err) : NULL;
         char *gdir = sdir ? make_dir(partial, "groundtruth", &err) : NULL;
         if (gdir) {
@@ -501,12 +503,7 @@ int synth_brain_main(int argc, char **argv) {
     }
     if (s.rank == 0) bmc_progress_finish(&prog, done);
 
-    if (s.rank == 0) {
-        if (bmc_path_exists(root) && bmc_remove_tree(root))
-            bmc_err_set(&err, "remove it by hand", "%s: cannot replace the existing folder", root);
-        else
-            bmc_rename_durable(partial, root, &err);
-    }
+    bmc_stage_folder_commit(&s, root, partial, &err);
     fail_if_any(&s, &err, partial);
     bmc_log_info("wrote %s", root);
     free(partial);

@@ -45,12 +45,14 @@ typedef struct clip_synth_params {
 } clip_synth_params;
 
 static void read_params(const bmc_stage *s, clip_synth_params *p, bmc_err *err) {
-    static const char *const keys[] = {"image_size", "patch_size", "hidden_size", "num_layers", "num_heads",
-                                       "intermediate_size", "projection_dim", "seed", "dtype"};
+    static const bmc_param_key keys[] = {
+        {"image_size", 0}, {"patch_size", 0},        {"hidden_size", 0},    {"num_layers", 0},
+        {"num_heads", 0},  {"intermediate_size", 0}, {"projection_dim", 0}, {"seed", 0},
+        {"dtype", 0}};
     static const char *const dtypes[] = {"float32", "float16"};
     long long v[7] = {0};
     const bmc_cfg_node *m = s->params;
-    if (bmc_cfg_check_keys(m, keys, sizeof keys / sizeof *keys, "bmc-synth clip-weights params", err)) return;
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-synth clip-weights params", err)) return;
     if (bmc_cfg_int(m, "image_size", 0, 56, 1, 4096, &v[0], err)) return;
     if (bmc_cfg_int(m, "patch_size", 0, 14, 1, 1024, &v[1], err)) return;
     if (bmc_cfg_int(m, "hidden_size", 0, 64, 1, 8192, &v[2], err)) return;
@@ -157,6 +159,7 @@ int synth_clip_weights_main(int argc, char **argv) {
     }
     if (!err.failed) read_params(&s, &p, &err);
     bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_checked(&s);
 
     const vit_config *c = &p.cfg;
     bmc_log_info("writing a random CLIP ViT (image %d, patch %d, width %d, %d layers, %d heads, MLP %d, "

@@ -139,8 +139,9 @@ static void render_image(uint8_t *out, const image_recipe *r, int h, int w, uint
 }
 
 static void read_params(const bmc_stage *s, stimuli_params *p, bmc_err *err) {
-    static const char *const keys[] = {"n_images", "height", "width", "n_categories", "seed"};
-    if (bmc_cfg_check_keys(s->params, keys, sizeof keys / sizeof *keys, "bmc-synth stimuli params", err)) return;
+    static const bmc_param_key keys[] = {
+        {"n_images", 0}, {"height", 0}, {"width", 0}, {"n_categories", 0}, {"seed", 0}};
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-synth stimuli params", err)) return;
     if (bmc_cfg_int(s->params, "n_images", 0, 64, 1, 10000000, &p->n_images, err)) return;
     if (bmc_cfg_int(s->params, "height", 0, 425, 8, 4096, &p->height, err)) return;
     if (bmc_cfg_int(s->params, "width", 0, 425, 8, 4096, &p->width, err)) return;
@@ -158,6 +159,7 @@ int synth_stimuli_main(int argc, char **argv) {
     if (!bmc_stage_check_names(&s, NULL, 0, outs, 1, &err)) path = bmc_stage_output(&s, "images", &err);
     if (!err.failed) read_params(&s, &p, &err);
     bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_checked(&s);
 
     long n = (long)p.n_images;
     int h = (int)p.height, w = (int)p.width;

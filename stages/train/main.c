@@ -233,7 +233,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
             feat_reader_close(&fr);
         }
     }
-    char *maps_partial = p->maps ? bmc_xasprintf("%s.partial", p->maps) : NULL;
+    char *maps_partial = NULL;
     bmc_h5 f;
     int created = 0;
     if (!rc) {
@@ -242,13 +242,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
     }
     if (!rc) rc = bmc_stage_provenance(s, &f, err);
     if (!rc) rc = model_write_root(&f, p, &r->in, err);
-    if (!rc && maps_partial) {
-        if (s->rank == 0) {
-            bmc_remove_tree(maps_partial);
-            bmc_mkdir_p(maps_partial, err);
-        }
-        rc = bmc_err_agree(s->comm, err) ? -1 : 0;
-    }
+    if (!rc && p->maps) rc = bmc_stage_folder_begin(s, p->maps, &maps_partial, err);
     for (int e = 0; e < r->n_enc && !rc; e++) {
         enc_spec *es = &r->enc[e];
         encoding_result er;
@@ -286,17 +280,11 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
         rc = run_decoder(r, &p->map[i], &f, err);
         if (bmc_err_agree(s->comm, err)) rc = -1;
     }
-    if (!rc && maps_partial) {
-        if (s->rank == 0) {
-            bmc_remove_tree(p->maps);
-            bmc_rename_durable(maps_partial, p->maps, err);
-        }
-        rc = bmc_err_agree(s->comm, err) ? -1 : 0;
-    }
+    if (!rc && maps_partial) rc = bmc_stage_folder_commit(s, p->maps, maps_partial, err);
     if (!rc) rc = bmc_h5_commit(&f, err);
     if (rc) {
         if (created) bmc_h5_discard(&f);
-        if (maps_partial && s->rank == 0) bmc_remove_tree(maps_partial);
+        bmc_stage_folder_discard(s, maps_partial);
     }
     free(maps_partial);
     for (int i = 0; i < loaded; i++) train_group_free(&r->grp[i]);
@@ -312,6 +300,7 @@ int main(int argc, char **argv) {
     r.in.fmri.fid = r.in.feat.fid = H5I_INVALID_HID;
     train_read_plan(&s, &r.plan, &err);
     bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_checked(&s);
     int grid_up = 0;
     int rc = run(&s, &r, &err);
     grid_up = r.grid.size > 0;

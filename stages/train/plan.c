@@ -81,10 +81,11 @@ int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     memset(p, 0, sizeof *p);
     static const char *const ins[] = {"fmri", "features", "reference"};
     static const char *const outs[] = {"model", "maps"};
-    static const char *const keys[] = {"mappings", "only", "alphas", "cv", "folds",
-                                       "granularity", "global_weight", "fine_weight",
-                                       "mem_per_rank", "grid", "encoding", "voxel_weighting",
-                                       "r2_threshold", "dtype", "score_precision"};
+    static const bmc_param_key keys[] = {
+        {"mappings", 0},     {"only", 0},         {"alphas", 0},          {"cv", 0},
+        {"folds", 0},        {"granularity", 0},  {"global_weight", 0},   {"fine_weight", 0},
+        {"mem_per_rank", 1}, {"grid", 1},         {"encoding", 0},        {"voxel_weighting", 0},
+        {"r2_threshold", 0}, {"dtype", 0},        {"score_precision", 0}};
     if (bmc_stage_check_names(s, ins, 3, outs, 2, err)) return -1;
     if (!(p->fmri = bmc_stage_input(s, "fmri", err))) return -1;
     if (!(p->features = bmc_stage_input(s, "features", err))) return -1;
@@ -94,7 +95,7 @@ int train_read_plan(const bmc_stage *s, train_plan *p, bmc_err *err) {
     if (bmc_cfg_get(s->outputs, "maps") && !(p->maps = bmc_stage_output(s, "maps", err)))
         return -1;
     const bmc_cfg_node *pm = s->params;
-    if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-train params", err))
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-train params", err))
         return -1;
     if (read_mappings(pm, p, err) ||
         ridge_read_alphas(pm, "alphas", &p->alphas, &p->n_alpha, err))
