@@ -1,11 +1,13 @@
 /* execute.c — run a plan locally, one stage instance at a time, and record it.
  *
  * For each instance in order: skip it when up to date, else write its stage config, create
- * its output folders, run `<launcher> <exe> <args> --config <stage config>` with the output
- * to its log, check its outputs and write sidecar fingerprints for non-HDF5 outputs. The
- * first failure stops the run. pipeline_info/ gets a copy of the workflow, the resolved
- * config, the software versions and an execution trace (rows flushed as instances end).
- * Not here: deciding what runs (plan.c), Slurm.
+ * its output folders, turn the sidecars of its outputs to "pending", record it as running,
+ * run `<launcher> <exe> <args> --config <stage config>` with the output to its log, check
+ * its outputs and stamp the non-HDF5 ones (sidecar with fingerprint and manifest), record
+ * the outcome. The first failure stops the run and shows the stage's own `error:` line.
+ * pipeline_info/ gets a copy of the workflow, the resolved config, the software versions
+ * and an execution trace (rows flushed as instances end).
+ * Not here: deciding what runs (decide.c), the lock (state.c, taken by the caller), Slurm.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -20,50 +22,18 @@
 #include "bmc_fs.h"
 #include "bmc_h5io.h"
 #include "bmc_log.h"
+#include "bmc_stage.h"
 #include "bmc_version.h"
 #include "workflow.h"
-
-#define LOG_TAIL_LINES 10
 
 /* Emit a tree as YAML to path atomically, after a comment line. Returns 0 or -1. */
 static int write_yaml(const char *path, const char *comment, const bmc_cfg_node *tree,
                       bmc_err *err) {
-    char *buf = NULL;
     size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem) return bmc_err_set(err, NULL, "%s: cannot allocate a buffer", path);
-    fprintf(mem, "# %s\n", comment);
-    int rc = bmc_cfg_emit(tree, mem);
-    fclose(mem);
-    if (rc != 0) {
-        free(buf);
-        return bmc_err_set(err, NULL, "%s: could not emit YAML", path);
-    }
-    rc = bmc_write_file_atomic(path, buf, len, err);
+    char *buf = wf_emit_yaml(tree, comment, &len);
+    int rc = bmc_write_file_atomic(path, buf, len, err);
     free(buf);
     return rc;
-}
-
-static bmc_cfg_node *resources_tree(const wf_stage *st) {
-    bmc_cfg_node *r = bmc_cfg_new_map();
-    bmc_cfg_map_set(r, "tasks", bmc_cfg_new_int(st->tasks));
-    bmc_cfg_map_set(r, "cpus_per_task", bmc_cfg_new_int(st->cpus_per_task));
-    bmc_cfg_map_set(r, "mem_mb", bmc_cfg_new_int(st->mem_mb));
-    bmc_cfg_map_set(r, "runtime", bmc_cfg_new_int(st->runtime));
-    return r;
-}
-
-/* The stage config handed to the stage with --config (exactly these keys). */
-static bmc_cfg_node *stage_config(const wf_workflow *wf, const wf_instance *in) {
-    bmc_cfg_node *t = bmc_cfg_new_map();
-    bmc_cfg_map_set(t, "stage", bmc_cfg_new_string(wf->stages[in->stage].name));
-    bmc_cfg_map_set(t, "instance", bmc_cfg_new_string(in->name));
-    bmc_cfg_map_set(t, "fingerprint", bmc_cfg_new_string(in->fingerprint));
-    bmc_cfg_map_set(t, "inputs", wf_paths_tree(in->inputs, in->n_inputs, 0));
-    bmc_cfg_map_set(t, "outputs", wf_paths_tree(in->outputs, in->n_outputs, 0));
-    bmc_cfg_map_set(t, "params", bmc_cfg_clone(in->params));
-    bmc_cfg_map_set(t, "resources", resources_tree(&wf->stages[in->stage]));
-    return t;
 }
 
 static int write_config_resolved(const wf_workflow *wf, const char *path, bmc_err *err) {
@@ -87,7 +57,11 @@ static int write_config_resolved(const wf_workflow *wf, const char *path, bmc_er
         bmc_cfg_map_set(i, "inputs", wf_paths_tree(in->inputs, in->n_inputs, 0));
         bmc_cfg_map_set(i, "outputs", wf_paths_tree(in->outputs, in->n_outputs, 0));
         bmc_cfg_map_set(i, "params", bmc_cfg_clone(in->params));
-        bmc_cfg_map_set(i, "resources", resources_tree(&wf->stages[in->stage]));
+        bmc_cfg_map_set(i, "resources", wf_resources_tree(&wf->stages[in->stage]));
+        bmc_cfg_node *speed = bmc_cfg_new_seq();
+        for (size_t k = 0; k < in->n_speed_only; k++)
+            bmc_cfg_seq_push(speed, bmc_cfg_new_string(in->speed_only[k]));
+        bmc_cfg_map_set(i, "speed_only", speed);
         bmc_cfg_map_set(i, "fingerprint", bmc_cfg_new_string(in->fingerprint));
         bmc_cfg_map_set(i, "action", bmc_cfg_new_string(in->action == WF_ACT_RUN ? "run" : "skip"));
         bmc_cfg_map_set(i, "reason", bmc_cfg_new_string(in->reason));
@@ -180,13 +154,18 @@ static void trace_row(trace *tr, const wf_workflow *wf, const wf_instance *in,
                       const char *status, int exit_code, const char *start, const char *end,
                       double wall_s, const char *log) {
     const wf_stage *st = &wf->stages[in->stage];
-    char code[16];
+    char code[16], ranks[24];
     if (exit_code < 0)
         snprintf(code, sizeof code, "-");
     else
         snprintf(code, sizeof code, "%d", exit_code);
-    fprintf(tr->f, "%s\t%s\t%s\t%s\t%s\t%.3f\t%lld\t%lld\t%s\t%s\n", in->name, status, code, start,
-            end, wall_s, st->tasks, st->cpus_per_task, in->fingerprint, log);
+    long long r = wf_ranks(wf, st);
+    if (r > 0)
+        snprintf(ranks, sizeof ranks, "%lld", r);
+    else
+        snprintf(ranks, sizeof ranks, "-");
+    fprintf(tr->f, "%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%lld\t%s\t%s\n", in->name, status, code, start,
+            end, wall_s, ranks, st->cpus_per_task, in->fingerprint, log);
     fflush(tr->f);
     fsync(fileno(tr->f));
 }
@@ -204,55 +183,6 @@ static void trace_close(trace *tr) {
 
 /* ---- one instance ---------------------------------------------------------------------- */
 
-/* 1 when a log line belongs to Open MPI's own report about a failed job. */
-static int is_dash_line(const char *line) {
-    size_t n = strspn(line, "-");
-    return n >= 20 && line[n] == '\0';
-}
-
-static int is_launcher_noise(const char *line) {
-    return !strncmp(line, "Primary job ", 12) || !strncmp(line, "a non-zero exit code. Per", 25) ||
-           line[0] == '\0';
-}
-
-/* Print the last lines of a log to stderr, indented, leaving out the launcher's trailing
- * report blocks (between dashed lines) so that the stage's own last words show. */
-static void print_log_tail(const char *log_path) {
-    bmc_err ignored = {0};
-    char *text = bmc_read_file(log_path, NULL, &ignored);
-    if (!text) return;
-    size_t n = 0, cap = 64;
-    char **lines = XNEW(lines, cap);
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = '\0';
-        if (n == cap) cap *= 2, lines = xrealloc(lines, bmc_mul_size(cap, sizeof *lines));
-        lines[n++] = line;
-        line = nl ? nl + 1 : NULL;
-    }
-    size_t end = n;
-    int omitted = 0;
-    while (end > 0) {
-        if (is_launcher_noise(lines[end - 1])) {
-            end--, omitted |= lines[end][0] != '\0';
-            continue;
-        }
-        if (!is_dash_line(lines[end - 1])) break;
-        size_t k = end - 1;
-        while (k > 0 && !is_dash_line(lines[k - 1])) k--;
-        if (k == 0) break;
-        end = k - 1;
-        omitted = 1;
-    }
-    if (end == 0) end = n, omitted = 0; /* nothing but launcher messages: show those */
-    size_t start = end > LOG_TAIL_LINES ? end - LOG_TAIL_LINES : 0;
-    if (end > start)
-        fprintf(stderr, "  last lines of the log%s:\n", omitted ? " (launcher messages left out)" : "");
-    for (size_t k = start; k < end; k++) fprintf(stderr, "    %s\n", lines[k]);
-    free(lines);
-    free(text);
-}
-
 /* Prepare folders and the stage config, then run the instance. Returns the exit code (or
  * -1 for a setup error in err) and sets *interrupted. */
 static int launch(const wf_workflow *wf, const wf_instance *in, const char *config_path,
@@ -263,16 +193,9 @@ static int launch(const wf_workflow *wf, const wf_instance *in, const char *conf
         int rc = bmc_mkdir_p(dir, err);
         free(dir);
         if (rc) return -1;
-        char *side = bmc_xasprintf("%s.fingerprint", in->outputs[o].path);
-        if (unlink(side) != 0 && errno != ENOENT) {
-            bmc_err_set(err, "check the folder's permissions", "cannot remove stale %s: %s", side,
-                        strerror(errno));
-            free(side);
-            return -1;
-        }
-        free(side);
+        if (bmc_sidecar_mark_pending(in->outputs[o].path, err)) return -1;
     }
-    bmc_cfg_node *cfg = stage_config(wf, in);
+    bmc_cfg_node *cfg = wf_stage_config(wf, in, 1);
     int rc = write_yaml(config_path, "stage config written by bmc-workflow", cfg, err);
     bmc_cfg_free_node(cfg);
     if (rc) return -1;
@@ -325,13 +248,8 @@ static int finish_outputs(const wf_instance *in, bmc_err *err) {
     }
     for (size_t o = 0; o < in->n_outputs; o++) {
         const wf_path *p = &in->outputs[o];
-        if (bmc_h5_is_hdf5(p->path)) continue;
-        char *side = bmc_xasprintf("%s.fingerprint", p->path);
-        char *text = bmc_xasprintf("%s\n", in->fingerprint);
-        int rc = bmc_write_file_atomic(side, text, strlen(text), err);
-        free(side);
-        free(text);
-        if (rc) return -1;
+        if (!bmc_h5_is_hdf5(p->path) && bmc_sidecar_write(p->path, in->fingerprint, err))
+            return -1;
     }
     return 0;
 }
@@ -357,6 +275,91 @@ static int setup(const wf_workflow *wf, const char *info_dir, const char *logs_d
     return rc ? -1 : 0;
 }
 
+/* After a failure: what the stage left at its non-HDF5 output paths is its own (nothing
+ * else was there: plan time refuses foreign files), so it gets a sidecar that says so but
+ * carries no fingerprint ("pending"), and a rerun may replace it. */
+static void stamp_failed(const wf_instance *in) {
+    for (size_t o = 0; o < in->n_outputs; o++) {
+        const char *path = in->outputs[o].path;
+        bmc_err ignored = {0};
+        if (bmc_path_exists(path) && !bmc_h5_is_hdf5(path))
+            bmc_sidecar_write(path, "pending", &ignored);
+    }
+}
+
+/* The paths of one instance's stage config and log. */
+typedef struct instance_files {
+    char *config, *log;
+} instance_files;
+
+static instance_files files_of(const wf_instance *in, const char *stages_dir,
+                               const char *logs_dir) {
+    char *c = bmc_xasprintf("%s.yaml", in->file_name), *l = bmc_xasprintf("%s.log", in->file_name);
+    instance_files f = {bmc_path_join(stages_dir, c), bmc_path_join(logs_dir, l)};
+    free(c);
+    free(l);
+    return f;
+}
+
+/* Run one instance that is not up to date, with its records, trace row and messages.
+ * Returns 0 when it completed, 1 when it failed, 2 on a setup error. */
+static int run_instance(wf_workflow *wf, const wf_instance *in, size_t step, trace *tr,
+                        const instance_files *f, bmc_err *err) {
+    const wf_stage *st = &wf->stages[in->stage];
+    long long ranks = wf_ranks(wf, st);
+    if (ranks > 0)
+        bmc_log_info("[%zu/%zu] %s: running on %lld rank%s (%s)", step, wf->n_inst, in->name,
+                     ranks, ranks == 1 ? "" : "s", in->reason);
+    else
+        bmc_log_info("[%zu/%zu] %s: running under '%s' (%s)", step, wf->n_inst, in->name,
+                     wf->launcher, in->reason);
+    char start[32], end[32];
+    bmc_utc_timestamp(start, sizeof start);
+    wf_record rec = {"running", start, NULL, -1, -1, ranks, f->log, f->config, NULL};
+    if (wf_record_write(wf, in, &rec, err)) return 2;
+    double t0 = bmc_now();
+    int interrupted = 0;
+    int code = launch(wf, in, f->config, f->log, &interrupted, err);
+    double wall = bmc_now() - t0;
+    bmc_utc_timestamp(end, sizeof end);
+    if (code < 0) return 2;
+    rec.end = end, rec.wall_s = wall, rec.exit_code = code;
+    int status = 0;
+    char *stage_error = NULL;
+    if (code != 0 || interrupted) {
+        char hint[BMC_ERR_HINT_MAX / 2];
+        stage_error = wf_log_error(f->log, hint, sizeof hint);
+        char full_hint[BMC_ERR_HINT_MAX];
+        snprintf(full_hint, sizeof full_hint, "%s%ssee its log: %s", hint, hint[0] ? "; " : "",
+                 f->log);
+        if (interrupted)
+            bmc_err_set(err, full_hint, "stage '%s' was interrupted by signal %d", in->name,
+                        interrupted);
+        else if (stage_error)
+            bmc_err_set(err, full_hint, "stage '%s' failed with exit code %d: %s", in->name, code,
+                        stage_error);
+        else
+            bmc_err_set(err, full_hint, "stage '%s' failed with exit code %d", in->name, code);
+        bmc_err_print(MPI_COMM_NULL, err);
+        wf_print_log_tail(f->log);
+        status = 1;
+    } else if (finish_outputs(in, err)) {
+        bmc_err_print(MPI_COMM_NULL, err);
+        fprintf(stderr, "  log: %s\n", f->log);
+        stage_error = xstrdup(err->msg);
+        status = 1;
+    }
+    if (status) stamp_failed(in);
+    rec.state = status ? (interrupted ? "interrupted" : "failed") : "completed";
+    rec.error = stage_error;
+    bmc_err rerr = {0};
+    if (wf_record_write(wf, in, &rec, &rerr)) bmc_log_warn("%s", rerr.msg);
+    trace_row(tr, wf, in, status ? "FAILED" : "COMPLETED", code, start, end, wall, f->log);
+    if (!status) bmc_log_info("[%zu/%zu] %s: done in %.1f s", step, wf->n_inst, in->name, wall);
+    free(stage_error);
+    return status;
+}
+
 int wf_execute(wf_workflow *wf) {
     bmc_err err = {0};
     char *info_dir = bmc_path_join(wf->run_dir, "pipeline_info");
@@ -372,54 +375,17 @@ int wf_execute(wf_workflow *wf) {
     }
     for (size_t o = 0; o < wf->n_inst && status == 0; o++) {
         const wf_instance *in = &wf->inst[wf->order[o]];
-        const wf_stage *st = &wf->stages[in->stage];
         if (in->action == WF_ACT_SKIP) {
             bmc_log_info("[%zu/%zu] %s: up to date, skipped", o + 1, wf->n_inst, in->name);
             trace_row(&tr, wf, in, "SKIPPED", -1, "-", "-", 0.0, "-");
             continue;
         }
-        char *file = bmc_xasprintf("%s.yaml", in->file_name);
-        char *config_path = bmc_path_join(stages_dir, file);
-        free(file);
-        file = bmc_xasprintf("%s.log", in->file_name);
-        char *log_path = bmc_path_join(logs_dir, file);
-        free(file);
-        bmc_log_info("[%zu/%zu] %s: running on %lld rank%s (%s)", o + 1, wf->n_inst, in->name,
-                     st->tasks, st->tasks == 1 ? "" : "s", in->reason);
-        char start[32], end[32];
-        bmc_utc_timestamp(start, sizeof start);
-        double t0 = bmc_now();
-        int interrupted = 0;
-        int code = launch(wf, in, config_path, log_path, &interrupted, &err);
-        double wall = bmc_now() - t0;
-        bmc_utc_timestamp(end, sizeof end);
-        if (code < 0) {
-            bmc_err_print(MPI_COMM_NULL, &err);
-            status = 2;
-        } else if (code != 0 || interrupted) {
-            trace_row(&tr, wf, in, "FAILED", code, start, end, wall, log_path);
-            char hint[BMC_ERR_HINT_MAX];
-            snprintf(hint, sizeof hint, "see its log: %s", log_path);
-            if (interrupted)
-                bmc_err_set(&err, hint, "stage '%s' was interrupted by signal %d", in->name,
-                            interrupted);
-            else
-                bmc_err_set(&err, hint, "stage '%s' failed with exit code %d", in->name, code);
-            bmc_err_print(MPI_COMM_NULL, &err);
-            print_log_tail(log_path);
-            status = 1;
-        } else if (finish_outputs(in, &err)) {
-            trace_row(&tr, wf, in, "FAILED", code, start, end, wall, log_path);
-            bmc_err_print(MPI_COMM_NULL, &err);
-            fprintf(stderr, "  log: %s\n", log_path);
-            status = 1;
-        } else {
-            trace_row(&tr, wf, in, "COMPLETED", code, start, end, wall, log_path);
-            bmc_log_info("[%zu/%zu] %s: done in %.1f s", o + 1, wf->n_inst, in->name, wall);
-            n_ran++;
-        }
-        free(config_path);
-        free(log_path);
+        instance_files f = files_of(in, stages_dir, logs_dir);
+        status = run_instance(wf, in, o + 1, &tr, &f, &err);
+        if (status == 2) bmc_err_print(MPI_COMM_NULL, &err);
+        n_ran += status == 0;
+        free(f.config);
+        free(f.log);
     }
     trace_close(&tr);
     if (status == 0)

@@ -1,10 +1,12 @@
 /* main.c — bmc-workflow: run a workflow of stage executables in dependency order.
  *
- * `bmc-workflow run W.yaml [--run NAME] [--results DIR] [--dry-run] [--force STAGE]...
- * [--launcher CMD]`: validate everything first (exit 2 on any problem, nothing created), then
- * run what is not up to date, locally, one stage instance at a time (exit 1 when a stage
- * fails). Does not initialise MPI: the stages are MPI programs, the engine is not.
- * Not here: the engine itself (workflow.c, plan.c, execute.c); Slurm submission.
+ * `bmc-workflow run W.yaml [--run NAME] [--results DIR] [--dry-run] [--force NAME]...
+ * [--launcher CMD]`: validate everything first, every stage's params included (exit 2 on any
+ * problem, nothing created), take the run directory's lock (exit 3 when another run holds
+ * it), then run what is not up to date, locally, one stage instance at a time (exit 1 when
+ * a stage fails). `bmc-workflow unlock RUN_DIR` clears a stale lock. Does not initialise
+ * MPI: the stages are MPI programs, the engine is not.
+ * Not here: the engine itself (workflow.c, plan.c, ..., execute.c); Slurm submission.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,22 +19,30 @@
 
 static const char usage[] =
     "usage: bmc-workflow run WORKFLOW.yaml [options]\n"
+    "       bmc-workflow unlock RUN_DIR\n"
     "       bmc-workflow --help | --version\n"
     "\n"
     "Runs the stages of a workflow in dependency order, skipping every stage instance whose\n"
-    "outputs exist and carry its current fingerprint (inputs, parameters, program version).\n"
-    "Everything is validated before anything is created. See docs/WORKFLOWS.md.\n"
+    "outputs exist and carry its current fingerprint (inputs, parameters that change results,\n"
+    "program content and version). Everything is validated before anything is created, each\n"
+    "stage's own parameters included (its --check). One run per run directory at a time.\n"
+    "See docs/WORKFLOWS.md.\n"
     "\n"
     "options:\n"
     "  --run NAME       name of this run; outputs go to RESULTS/NAME (default: the workflow's name)\n"
     "  --results DIR    results folder (default: results)\n"
     "  --dry-run        print the plan (run/skip and why for each instance), create nothing\n"
-    "  --force STAGE    rerun every instance of STAGE and everything downstream (repeatable)\n"
+    "  --force NAME     rerun stage NAME (or one instance, e.g. 'fmri[1]') and everything\n"
+    "                   downstream (repeatable)\n"
     "  --launcher CMD   how stages start, with {tasks} and {cpus_per_task}\n"
     "                   (default: the workflow's `launcher`, else \"mpiexec -n {tasks}\";\n"
     "                   \"\" runs stages directly)\n"
     "\n"
-    "exit status: 0 done, 1 a stage failed, 2 invalid command line or workflow\n";
+    "\n"
+    "unlock RUN_DIR: clear the lock a killed run left in RUN_DIR (refused while a run holds it)\n"
+    "\n"
+    "exit status: 0 done, 1 a stage failed, 2 invalid command line or workflow,\n"
+    "             3 the run directory is in use (or holds a stale lock)\n";
 
 static const char *const options_with_value[] = {"--run", "--results", "--force", "--launcher"};
 static const char *const flag_options[] = {"--dry-run", "--help"};
@@ -134,13 +144,34 @@ static int cmd_run(int argc, char **argv) {
         return BMC_EXIT_USER_ERROR;
     }
     if (opt.dry_run) {
+        wf_decide(wf);
         wf_print_plan(wf);
-        rc = 0;
-    } else {
-        rc = wf_execute(wf);
+        wf_free(wf);
+        return 0;
     }
+    wf_lock lock;
+    char *command = bmc_xasprintf("run %s", wf->path);
+    if (wf_lock_take(wf->run_dir, command, &lock, &err) != 0) {
+        bmc_err_print(MPI_COMM_NULL, &err);
+        rc = WF_EXIT_LOCKED;
+    } else {
+        wf_decide(wf); /* under the lock: another run may have just finished */
+        rc = wf_execute(wf);
+        wf_lock_release(&lock);
+    }
+    free(command);
     wf_free(wf);
     return rc;
+}
+
+static int cmd_unlock(int argc, char **argv) {
+    if (argc != 1 || argv[0][0] == '-')
+        return usage_error("usage: bmc-workflow unlock RUN_DIR (e.g. results/demo)",
+                           "%s: give one run directory", "unlock");
+    bmc_err err = {0};
+    if (wf_lock_clear(argv[0], &err) == 0) return 0;
+    bmc_err_print(MPI_COMM_NULL, &err);
+    return WF_EXIT_LOCKED;
 }
 
 int main(int argc, char **argv) {
@@ -158,6 +189,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
-    return usage_error("the only command is `run`; see bmc-workflow --help",
+    if (!strcmp(argv[1], "unlock")) return cmd_unlock(argc - 2, argv + 2);
+    return usage_error("the commands are `run` and `unlock`; see bmc-workflow --help",
                        "unknown command '%s'", argv[1]);
 }

@@ -1,13 +1,14 @@
-/* plan.c — from expanded instances to an ordered plan with fingerprints and decisions.
+/* plan.c — from expanded instances to an ordered plan: links, order, programs, versions,
+ * and the planning sequence (wf_plan) that also runs the path checks, the stages' --check and
+ * the fingerprints.
  *
- * Inputs are linked to the instance that writes the same (normalised) path; an input no one
- * writes must exist on disk. The order is topological, ties broken by definition order
- * (stage, then foreach item). A cycle is reported as `a → b → a`. Each instance's fingerprint
- * hashes its stage name, resolved run words, the executable's `--version` output, canonical
- * params, output paths and its inputs' fingerprints (upstream instance fingerprints, or
- * content hashes of external files). Nothing is created on disk.
- * Not here: running anything but `--version` (execute.c).
+ * Inputs are linked to the instance that writes the same file, under any spelling (canonical
+ * paths: links resolved); an input no one writes must exist on disk. The order is
+ * topological, ties broken by definition order (stage, then foreach item). A cycle is
+ * reported as `a → b → a`. Nothing is created on disk.
+ * Not here: what is up to date (decide.c), running anything but `--version` and `--check`.
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "bmc_alloc.h"
 #include "bmc_fs.h"
 #include "bmc_h5io.h"
+#include "bmc_stage.h"
 #include "workflow.h"
 
 #define VERSION_TIMEOUT_S 60.0
@@ -36,14 +38,14 @@ static int link_inputs(wf_workflow *wf, bmc_err *err) {
     size_t m = 0;
     for (size_t k = 0; k < wf->n_inst; k++)
         for (size_t o = 0; o < wf->inst[k].n_outputs; o++)
-            refs[m++] = (out_ref){wf->inst[k].outputs[o].path, k};
+            refs[m++] = (out_ref){wf->inst[k].outputs[o].canonical, k};
     qsort(refs, n_out, sizeof *refs, cmp_out_ref);
     int rc = 0;
     for (size_t k = 0; k < wf->n_inst && rc == 0; k++) {
         wf_instance *in = &wf->inst[k];
         for (size_t i = 0; i < in->n_inputs && rc == 0; i++) {
             wf_path *p = &in->inputs[i];
-            out_ref key = {p->path, 0};
+            out_ref key = {p->canonical, 0};
             const out_ref *hit = n_out ? bsearch(&key, refs, n_out, sizeof *refs, cmp_out_ref)
                                        : NULL;
             if (hit) {
@@ -238,7 +240,8 @@ static int query_versions(wf_workflow *wf, bmc_err *err) {
             free(output);
             return -1;
         }
-        wf->versions[wf->n_versions++] = (wf_version){command, output};
+        wf->versions[wf->n_versions++] =
+            (wf_version){command, output, strstr(output, "\nstage-protocol: check") != NULL};
         in->version = v;
     }
     return 0;
@@ -249,6 +252,7 @@ bmc_cfg_node *wf_paths_tree(const wf_path *paths, size_t n, int fingerprints) {
     for (size_t k = 0; k < n; k++) {
         const wf_path *p = &paths[k];
         bmc_cfg_node *value = bmc_cfg_new_string(fingerprints ? p->fingerprint : p->path);
+        value->file = p->node->file, value->line = p->node->line, value->col = p->node->col;
         if (p->list_index < 0) {
             bmc_cfg_map_set(map, p->name, value);
             continue;
@@ -263,127 +267,63 @@ bmc_cfg_node *wf_paths_tree(const wf_path *paths, size_t n, int fingerprints) {
     return map;
 }
 
-/* Fingerprint every input, then every instance, in topological order. */
-static int compute_fingerprints(wf_workflow *wf, bmc_err *err) {
-    for (size_t o = 0; o < wf->n_inst; o++) {
-        wf_instance *in = &wf->inst[wf->order[o]];
-        for (size_t i = 0; i < in->n_inputs; i++) {
-            wf_path *p = &in->inputs[i];
-            if (p->producer != WF_NONE) {
-                memcpy(p->fingerprint, wf->inst[p->producer].fingerprint, BMC_SHA256_HEX);
-                continue;
-            }
-            const wf_path *cached = NULL; /* same external file hashed before */
-            for (size_t e = 0; e < o && !cached; e++) {
-                const wf_instance *prev = &wf->inst[wf->order[e]];
-                for (size_t j = 0; j < prev->n_inputs && !cached; j++)
-                    if (prev->inputs[j].producer == WF_NONE &&
-                        !strcmp(prev->inputs[j].path, p->path))
-                        cached = &prev->inputs[j];
-            }
-            if (cached) {
-                memcpy(p->fingerprint, cached->fingerprint, BMC_SHA256_HEX);
-            } else if (bmc_sha256_path(p->path, p->fingerprint, err)) {
-                bmc_err_prefix(err, "%s:%d:%d: input '%s' of '%s'", p->node->file, p->node->line,
-                               p->node->col, p->name, in->name);
-                return -1;
-            }
-        }
-        bmc_cfg_node *t = bmc_cfg_new_map();
-        bmc_cfg_map_set(t, "stage", bmc_cfg_new_string(wf->stages[in->stage].name));
-        bmc_cfg_node *run = bmc_cfg_new_seq();
-        for (size_t w = 0; w < in->n_run_words; w++)
-            bmc_cfg_seq_push(run, bmc_cfg_new_string(in->run_words[w]));
-        bmc_cfg_map_set(t, "run", run);
-        bmc_cfg_map_set(t, "version", bmc_cfg_new_string(wf->versions[in->version].output));
-        bmc_cfg_map_set(t, "params", bmc_cfg_clone(in->params));
-        bmc_cfg_map_set(t, "outputs", wf_paths_tree(in->outputs, in->n_outputs, 0));
-        bmc_cfg_map_set(t, "inputs", wf_paths_tree(in->inputs, in->n_inputs, 1));
-        bmc_sha256_cfg(t, in->fingerprint);
-        bmc_cfg_free_node(t);
-    }
-    return 0;
-}
-
 char *wf_stored_fingerprint(const char *path) {
     char *fp = NULL;
     if (bmc_h5_is_hdf5(path)) {
         if (bmc_h5_peek_root_str(path, "stage_fingerprint", &fp) != 0) return NULL;
         return fp;
     }
-    char *side = bmc_xasprintf("%s.fingerprint", path);
-    bmc_err quiet = {0};
-    if (bmc_path_exists(side)) fp = bmc_read_file(side, NULL, &quiet);
-    free(side);
-    if (fp) {
-        size_t len = strlen(fp);
-        while (len > 0 && (fp[len - 1] == '\n' || fp[len - 1] == ' ' || fp[len - 1] == '\r'))
-            fp[--len] = '\0';
-    }
-    return fp;
+    return bmc_sidecar_fingerprint(path);
 }
 
-/* Decide run/skip for every instance, in order. */
-static void decide(wf_workflow *wf) {
-    for (size_t o = 0; o < wf->n_inst; o++) {
-        wf_instance *in = &wf->inst[wf->order[o]];
-        in->forced = wf->stages[in->stage].forced ? 1 : 0;
-        for (size_t i = 0; i < in->n_inputs && !in->forced; i++)
-            if (in->inputs[i].producer != WF_NONE && wf->inst[in->inputs[i].producer].forced)
-                in->forced = 2;
-        in->action = WF_ACT_RUN;
-        if (in->forced) {
-            in->reason = xstrdup(in->forced == 1 ? "forced" : "forced upstream");
-            continue;
-        }
-        char *missing = NULL;
-        int changed = 0;
-        for (size_t j = 0; j < in->n_outputs; j++) {
-            const char *path = in->outputs[j].path;
-            if (!bmc_path_exists(path)) {
-                char *m = missing ? bmc_xasprintf("%s, %s", missing, path)
-                                  : bmc_xasprintf("outputs missing: %s", path);
-                free(missing);
-                missing = m;
-                continue;
-            }
-            char *stored = wf_stored_fingerprint(path);
-            if (!stored || strcmp(stored, in->fingerprint)) changed = 1;
-            free(stored);
-        }
-        if (missing) {
-            in->reason = missing;
-        } else if (changed) {
-            in->reason = xstrdup("fingerprint changed");
-        } else {
-            in->action = WF_ACT_SKIP;
-            in->reason = xstrdup("up to date");
-        }
-    }
+long long wf_ranks(const wf_workflow *wf, const wf_stage *st) {
+    if (!wf->launcher[0] || !wf->launcher_exe) return 1;
+    return strstr(wf->launcher, "{tasks}") ? st->tasks : 0;
+}
+
+bmc_cfg_node *wf_resources_tree(const wf_stage *st) {
+    bmc_cfg_node *r = bmc_cfg_new_map();
+    bmc_cfg_map_set(r, "tasks", bmc_cfg_new_int(st->tasks));
+    bmc_cfg_map_set(r, "cpus_per_task", bmc_cfg_new_int(st->cpus_per_task));
+    bmc_cfg_map_set(r, "mem_mb", bmc_cfg_new_int(st->mem_mb));
+    bmc_cfg_map_set(r, "runtime", bmc_cfg_new_int(st->runtime));
+    return r;
+}
+
+bmc_cfg_node *wf_stage_config(const wf_workflow *wf, const wf_instance *in, int with_fingerprint) {
+    const wf_stage *st = &wf->stages[in->stage];
+    bmc_cfg_node *t = bmc_cfg_new_map();
+    bmc_cfg_map_set(t, "stage", bmc_cfg_new_string(st->name));
+    bmc_cfg_map_set(t, "instance", bmc_cfg_new_string(in->name));
+    if (with_fingerprint) bmc_cfg_map_set(t, "fingerprint", bmc_cfg_new_string(in->fingerprint));
+    bmc_cfg_map_set(t, "inputs", wf_paths_tree(in->inputs, in->n_inputs, 0));
+    bmc_cfg_map_set(t, "outputs", wf_paths_tree(in->outputs, in->n_outputs, 0));
+    bmc_cfg_node *params = bmc_cfg_clone(in->params);
+    if (!params->line) params->file = st->node->file, params->line = st->key_line,
+                       params->col = st->key_col;
+    bmc_cfg_map_set(t, "params", params);
+    bmc_cfg_map_set(t, "resources", wf_resources_tree(st));
+    bmc_cfg_map_set(t, "hash_cache", bmc_cfg_new_string(wf->hash_cache));
+    return t;
+}
+
+char *wf_emit_yaml(const bmc_cfg_node *tree, const char *comment, size_t *len) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *mem = open_memstream(&buf, &n);
+    BMC_CHECK(mem != NULL);
+    if (comment) fprintf(mem, "# %s\n", comment);
+    int rc = bmc_cfg_emit(tree, mem);
+    fclose(mem);
+    BMC_CHECK(rc == 0);
+    if (len) *len = n;
+    return buf;
 }
 
 int wf_plan(wf_workflow *wf, bmc_err *err) {
     if (link_inputs(wf, err) || order_instances(wf, err) || resolve_executables(wf, err) ||
-        check_launcher(wf, err) || query_versions(wf, err) || compute_fingerprints(wf, err))
+        check_launcher(wf, err) || query_versions(wf, err) || wf_check_paths(wf, err) ||
+        wf_check_stages(wf, err) || wf_fingerprints(wf, err))
         return -1;
-    decide(wf);
     return 0;
-}
-
-void wf_print_plan(const wf_workflow *wf) {
-    int width = 0;
-    size_t n_run = 0;
-    for (size_t k = 0; k < wf->n_inst; k++) {
-        int len = (int)strlen(wf->inst[k].name);
-        if (len > width) width = len;
-        n_run += wf->inst[k].action == WF_ACT_RUN;
-    }
-    for (size_t o = 0; o < wf->n_inst; o++) {
-        const wf_instance *in = &wf->inst[wf->order[o]];
-        printf("%-4s  %-*s  %s\n", in->action == WF_ACT_RUN ? "run" : "skip", width, in->name,
-               in->reason);
-    }
-    fflush(stdout);
-    fprintf(stderr, "plan: %zu of %zu instances to run, %zu up to date (dry run: nothing done)\n",
-            n_run, wf->n_inst, wf->n_inst - n_run);
 }

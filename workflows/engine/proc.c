@@ -88,60 +88,152 @@ static int status_code(int status) {
     return 1;
 }
 
-int wf_capture(char *const *argv, double timeout_s, char **out) {
-    if (out) *out = NULL;
-    int fds[2];
-    if (pipe(fds) != 0) return 127;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return 127;
+/* A running job: pid, and its stdout/stderr pipes (-1 once closed). */
+typedef struct running {
+    pid_t pid;
+    int fd[2];
+    size_t len[2], cap[2];
+    char *buf[2];
+    double deadline;
+    int timed_out;
+} running;
+
+/* Start job j with its stdout and stderr on pipes. 0, or -1 (status 127). */
+static int start_job(running *r, char *const *argv, double timeout_s) {
+    int out[2], err[2];
+    memset(r, 0, sizeof *r);
+    r->fd[0] = r->fd[1] = -1;
+    if (pipe(out) != 0) return -1;
+    if (pipe(err) != 0) {
+        close(out[0]), close(out[1]);
+        return -1;
     }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 2);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
+    fflush(NULL);
+    r->pid = fork();
+    if (r->pid < 0) {
+        close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+        return -1;
+    }
+    if (r->pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]), close(out[1]), close(err[0]), close(err[1]);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(fds[1]);
-    size_t len = 0, cap = 256;
-    char *buf = xmalloc(cap);
-    double deadline = bmc_now() + timeout_s;
-    int timed_out = 0;
-    for (;;) {
-        double left = deadline - bmc_now();
-        if (left <= 0) {
-            timed_out = 1;
-            break;
-        }
-        struct pollfd pfd = {fds[0], POLLIN, 0};
-        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) continue;
-        if (len + 4096 + 1 > cap) cap = 2 * (len + 4096 + 1), buf = xrealloc(buf, cap);
-        ssize_t got = read(fds[0], buf + len, 4096);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        len += (size_t)got;
+    close(out[1]);
+    close(err[1]);
+    r->fd[0] = out[0];
+    r->fd[1] = err[0];
+    r->deadline = bmc_now() + timeout_s;
+    return 0;
+}
+
+/* Read what is available on stream k of r; close it at end of file. */
+static void drain(running *r, int k) {
+    if (r->len[k] + 4096 + 1 > r->cap[k]) {
+        r->cap[k] = 2 * (r->len[k] + 4096 + 1);
+        r->buf[k] = xrealloc(r->buf[k], r->cap[k]);
     }
-    close(fds[0]);
-    if (timed_out) kill(pid, SIGKILL);
+    ssize_t got = read(r->fd[k], r->buf[k] + r->len[k], 4096);
+    if (got < 0 && errno == EINTR) return;
+    if (got <= 0) {
+        close(r->fd[k]);
+        r->fd[k] = -1;
+        return;
+    }
+    r->len[k] += (size_t)got;
+}
+
+/* Heap copy of a captured stream with trailing blanks trimmed. */
+static char *finish_stream(running *r, int k) {
+    char *s = r->buf[k] ? r->buf[k] : xmalloc(1);
+    size_t len = r->len[k];
+    s[len] = '\0';
+    while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ')) s[--len] = '\0';
+    return s;
+}
+
+/* Wait for r's process and fill job. */
+static void reap(running *r, wf_job *job) {
+    for (int k = 0; k < 2; k++)
+        if (r->fd[k] >= 0) close(r->fd[k]);
+    if (r->timed_out) kill(r->pid, SIGKILL);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR) {
     }
-    buf[len] = '\0';
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-        buf[--len] = '\0';
+    job->out = finish_stream(r, 0);
+    job->err = finish_stream(r, 1);
+    job->status = r->timed_out ? 124 : status_code(status);
+}
+
+void wf_capture_all(wf_job *jobs, size_t n, size_t max_parallel, double timeout_s) {
+    if (max_parallel < 1) max_parallel = 1;
+    running *run = xcalloc(max_parallel, sizeof *run);
+    size_t *which = xcalloc(max_parallel, sizeof *which);
+    size_t next = 0, active = 0;
+    struct pollfd *pfd = xcalloc(2 * max_parallel, sizeof *pfd);
+    while (next < n || active > 0) {
+        for (size_t slot = 0; slot < max_parallel && next < n; slot++) {
+            if (run[slot].pid > 0) continue;
+            if (start_job(&run[slot], jobs[next].argv, timeout_s) != 0) {
+                jobs[next].out = xstrdup("");
+                jobs[next].err = xstrdup("could not start the program");
+                jobs[next++].status = 127;
+                run[slot].pid = 0;
+                continue;
+            }
+            which[slot] = next++;
+            active++;
+        }
+        size_t np = 0;
+        double now = bmc_now(), wait_s = timeout_s;
+        for (size_t slot = 0; slot < max_parallel; slot++) {
+            running *r = &run[slot];
+            if (r->pid <= 0) continue;
+            if (r->fd[0] < 0 && r->fd[1] < 0) { /* both streams ended: collect it */
+                reap(r, &jobs[which[slot]]);
+                memset(r, 0, sizeof *r);
+                active--;
+                continue;
+            }
+            if (now >= r->deadline) {
+                r->timed_out = 1;
+                reap(r, &jobs[which[slot]]);
+                memset(r, 0, sizeof *r);
+                active--;
+                continue;
+            }
+            if (r->deadline - now < wait_s) wait_s = r->deadline - now;
+            for (int k = 0; k < 2; k++)
+                if (r->fd[k] >= 0) pfd[np++] = (struct pollfd){r->fd[k], POLLIN, 0};
+        }
+        if (np == 0) continue;
+        int got = poll(pfd, (nfds_t)np, (int)(wait_s * 1000) + 1);
+        if (got <= 0) continue;
+        for (size_t slot = 0; slot < max_parallel; slot++)
+            for (int k = 0; k < 2; k++)
+                for (size_t q = 0; q < np; q++)
+                    if (run[slot].pid > 0 && pfd[q].fd == run[slot].fd[k] &&
+                        (pfd[q].revents & (POLLIN | POLLHUP | POLLERR)))
+                        drain(&run[slot], k);
+    }
+    free(pfd);
+    free(which);
+    free(run);
+}
+
+int wf_capture(char *const *argv, double timeout_s, char **out) {
+    wf_job job = {argv, NULL, NULL, 0};
+    wf_capture_all(&job, 1, 1, timeout_s);
+    free(job.err);
     if (out)
-        *out = buf;
+        *out = job.out;
     else
-        free(buf);
-    return timed_out ? 124 : status_code(status);
+        free(job.out);
+    return job.status;
 }
 
 /* ---- running a stage ------------------------------------------------------------------ */

@@ -29,7 +29,8 @@ static void sb_add(strbuf *b, const char *s, size_t n) {
     b->s[b->len] = '\0';
 }
 
-static const char *const all_names[] = {"run_dir", "workflow", "subject", "train", "test"};
+static const char *const all_names[] = {"run_dir", "workflow", "subject", "train", "test",
+                                         "subjects"};
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
 
 /* Value of placeholder `name` for these vars; *known = 0 when the name does not exist at
@@ -43,7 +44,8 @@ static const char *lookup(const wf_vars *v, const char *name, int *known,
         if (!strcmp(name, all_names[k])) *known = 1;
     if (!strcmp(name, "run_dir")) return v->run_dir;
     if (!strcmp(name, "workflow")) return v->workflow;
-    if (!strcmp(name, "subject") && v->foreach == WF_FOREACH_SUBJECTS) *subj = v->subject;
+    if (!strcmp(name, "subject") && v->each) *subj = v->each;
+    else if (!strcmp(name, "subject") && v->foreach == WF_FOREACH_SUBJECTS) *subj = v->subject;
     if (!strcmp(name, "train") && v->foreach == WF_FOREACH_PAIRS) *subj = v->train;
     if (!strcmp(name, "test") && v->foreach == WF_FOREACH_PAIRS) *subj = v->test;
     return *subj ? (*subj)->text : NULL;
@@ -62,6 +64,15 @@ static char *name_error(const wf_vars *v, const char *name, int known, const bmc
                         const char *where, bmc_err *err) {
     char avail[128], hint[BMC_ERR_HINT_MAX];
     available_list(v, avail, sizeof avail);
+    if (!strcmp(name, "subjects")) {
+        bmc_cfg_error_at(pos, err,
+                         "write it alone as a params value (`subjects: \"{subjects}\"`), or "
+                         "give an input `{foreach: subjects, path: \"...{subject}...\"}`",
+                         "placeholder '{subjects}' (the list of subjects) cannot be part of "
+                         "a text, in %s",
+                         where);
+        return NULL;
+    }
     if (known) {
         const char *fe = strcmp(name, "subject") ? "subject_pairs" : "subjects";
         snprintf(hint, sizeof hint, "add `foreach: %s` to stage '%s', or remove the placeholder",

@@ -4,7 +4,11 @@
  * bad placeholder, duplicate output) is reported at its file:line:col with a hint, before
  * anything touches the disk. Expansion: one instance per stage, per subject (foreach:
  * subjects) or per ordered subject pair (foreach: subject_pairs), with `run`, paths and
- * every string in `params` resolved. Not here: dependencies and fingerprints (plan.c).
+ * every string in `params` resolved; an input `{foreach: subjects, path: P}` becomes the
+ * list of P over every subject and a params string "{subjects}" the list of subjects, so
+ * adding a subject needs no other edit. Subject and run names cannot be made of dots only,
+ * so no placeholder value can climb out of the results folder.
+ * Not here: dependencies and fingerprints (plan.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,9 +62,10 @@ static int key_error(const bmc_cfg_node *map, size_t k, bmc_err *err, const char
                        map->key_line[k], map->key_col[k], msg);
 }
 
-/* 1 when s is a non-empty [A-Za-z0-9_-]+ (plus '.' when allow_dot). */
+/* 1 when s is a non-empty [A-Za-z0-9_-]+ (plus '.' when allow_dot, but not dots only: a
+ * value that is "." or ".." would move a path). */
 static int valid_name(const char *s, int allow_dot) {
-    if (!s || !s[0]) return 0;
+    if (!s || !s[0] || strspn(s, ".") == strlen(s)) return 0;
     for (const char *p = s; *p; p++) {
         char c = *p;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -102,7 +107,7 @@ static int parse_subjects(wf_workflow *wf, bmc_err *err) {
         } else {
             return bmc_cfg_error_at(it, err,
                                     "use integers 0..999999999 or names of letters, digits, "
-                                    "'_', '-' and '.'",
+                                    "'_', '-' and '.' (not dots only)",
                                     "invalid subject '%s' in 'subjects'",
                                     it->text ? it->text : "(not a scalar)");
         }
@@ -209,9 +214,37 @@ static int add_path(wf_path **arr, size_t *n, size_t *cap, const char *name, int
     memset(p, 0, sizeof *p);
     p->name = xstrdup(name);
     p->path = path;
+    p->canonical = bmc_path_canonical(path);
     p->list_index = list_index;
     p->node = node;
     p->producer = WF_NONE;
+    return 0;
+}
+
+/* An input `{foreach: subjects, path: P}`: one list entry per subject, with {subject} that
+ * subject (the stage's own placeholders stay available). */
+static int expand_each(const char *name, const bmc_cfg_node *v, const char *what,
+                       const wf_vars *vars, wf_path **arr, size_t *n, size_t *cap,
+                       bmc_err *err) {
+    static const char *const keys[] = {"foreach", "path"};
+    static const char *const choices[] = {"subjects"};
+    int fe;
+    if (bmc_cfg_check_keys(v, keys, 2, what, err) ||
+        bmc_cfg_enum(v, "foreach", 1, 0, choices, 1, &fe, err))
+        return -1;
+    const bmc_cfg_node *path = bmc_cfg_get(v, "path");
+    if (!path)
+        return bmc_cfg_error_at(v, err, "write {foreach: subjects, path: \"...{subject}...\"}",
+                                "missing key 'path' in %s", what);
+    const wf_subject *all = vars->subjects;
+    if (vars->n_subjects == 0)
+        return bmc_cfg_error_at(v, err, "add `subjects: [1, 2]` at the top level of the workflow",
+                                "%s iterates over subjects, but the workflow lists none", what);
+    wf_vars each = *vars;
+    for (size_t j = 0; j < vars->n_subjects; j++) {
+        each.each = &all[j];
+        if (add_path(arr, n, cap, name, (int)j, path, what, &each, err)) return -1;
+    }
     return 0;
 }
 
@@ -233,6 +266,10 @@ static int expand_paths(const bmc_cfg_node *map, const char *kind, int allow_lis
                     return -1;
             continue;
         }
+        if (allow_list && v->type == BMC_CFG_MAP) {
+            if (expand_each(map->keys[k], v, what, vars, arr, n, &cap, err)) return -1;
+            continue;
+        }
         if (add_path(arr, n, &cap, map->keys[k], -1, v, what, vars, err)) return -1;
     }
     return 0;
@@ -247,32 +284,53 @@ static const wf_subject *whole_subject_placeholder(const char *text, const wf_va
     return NULL;
 }
 
+/* A built node placed at pos's workflow position (so a stage's error about it points there). */
+static bmc_cfg_node *at_node(bmc_cfg_node *built, const bmc_cfg_node *pos) {
+    built->file = pos->file;
+    built->line = pos->line;
+    built->col = pos->col;
+    return built;
+}
+
 /* A copy of a params subtree with every string's placeholders resolved. NULL on error.
  * A string that is exactly one integer subject placeholder becomes an integer
  * (`subject: "{subject}"` → `subject: 1`), so stages read subject numbers as numbers. */
 static bmc_cfg_node *resolve_params(const bmc_cfg_node *node, const wf_vars *vars,
                                     const char *where, bmc_err *err) {
     if (node->type == BMC_CFG_MAP || node->type == BMC_CFG_SEQ) {
-        bmc_cfg_node *out = node->type == BMC_CFG_MAP ? bmc_cfg_new_map() : bmc_cfg_new_seq();
+        bmc_cfg_node *out =
+            at_node(node->type == BMC_CFG_MAP ? bmc_cfg_new_map() : bmc_cfg_new_seq(), node);
         for (size_t k = 0; k < node->n; k++) {
             bmc_cfg_node *child = resolve_params(node->items[k], vars, where, err);
             if (!child) {
                 bmc_cfg_free_node(out);
                 return NULL;
             }
-            if (node->type == BMC_CFG_MAP)
+            if (node->type == BMC_CFG_MAP) {
                 bmc_cfg_map_set(out, node->keys[k], child);
-            else
+                out->key_line[out->n - 1] = node->key_line[k];
+                out->key_col[out->n - 1] = node->key_col[k];
+            } else
                 bmc_cfg_seq_push(out, child);
         }
         return out;
     }
     if (node->type != BMC_CFG_STRING) return bmc_cfg_clone(node);
     const wf_subject *whole = whole_subject_placeholder(node->text, vars);
-    if (whole && whole->is_int) return bmc_cfg_new_int(whole->value);
+    if (whole && whole->is_int) return at_node(bmc_cfg_new_int(whole->value), node);
+    if (!strcmp(node->text, "{subjects}")) {
+        bmc_cfg_node *list = at_node(bmc_cfg_new_seq(), node);
+        for (size_t k = 0; k < vars->n_subjects; k++) {
+            const wf_subject *s = &vars->subjects[k];
+            bmc_cfg_seq_push(list, at_node(s->is_int ? bmc_cfg_new_int(s->value)
+                                                     : bmc_cfg_new_string(s->text),
+                                           node));
+        }
+        return list;
+    }
     char *text = wf_subst(node->text, vars, node, where, err);
     if (!text) return NULL;
-    bmc_cfg_node *out = bmc_cfg_new_string(text);
+    bmc_cfg_node *out = at_node(bmc_cfg_new_string(text), node);
     free(text);
     return out;
 }
@@ -321,7 +379,9 @@ static int expand_all(wf_workflow *wf, bmc_err *err) {
     for (size_t s = 0; s < wf->n_stages; s++) {
         wf_stage *st = &wf->stages[s];
         st->first_instance = wf->n_inst;
-        wf_vars v = {wf->run_dir, wf->name, st->foreach, NULL, NULL, NULL, st->name};
+        wf_vars v = {.run_dir = wf->run_dir, .workflow = wf->name, .foreach = st->foreach,
+                     .stage_name = st->name, .subjects = wf->subjects,
+                     .n_subjects = wf->n_subjects};
         size_t n = st->foreach == WF_FOREACH_SUBJECTS ? wf->n_subjects
                    : st->foreach == WF_FOREACH_PAIRS  ? wf->n_subjects * wf->n_subjects
                                                       : 1;
@@ -369,29 +429,36 @@ static int check_duplicate_outputs(const wf_workflow *wf, bmc_err *err) {
     return 0;
 }
 
+/* --force names a stage (every instance) or one instance ("fmri[1]"). Unknown names are an
+ * error at `stages:` with the nearest name as a hint. */
 static int check_force(wf_workflow *wf, const wf_options *opt, bmc_err *err) {
     for (size_t f = 0; f < opt->n_force; f++) {
-        size_t found = WF_NONE;
-        const char **names = XNEW(names, wf->n_stages ? wf->n_stages : 1);
-        for (size_t s = 0; s < wf->n_stages; s++) {
-            if (!strcmp(wf->stages[s].name, opt->force[f])) found = s;
-            names[s] = wf->stages[s].name;
-        }
-        const char *best = bmc_cfg_nearest(opt->force[f], names, wf->n_stages);
-        free(names);
-        if (found != WF_NONE) {
-            wf->stages[found].forced = 1;
-            continue;
-        }
+        const char *want = opt->force[f];
+        int found = 0;
+        for (size_t s = 0; s < wf->n_stages; s++)
+            if (!strcmp(wf->stages[s].name, want)) found = wf->stages[s].forced = 1;
+        for (size_t k = 0; k < wf->n_inst; k++)
+            if (!strcmp(wf->inst[k].name, want)) found = wf->inst[k].user_forced = 1;
+        if (found) continue;
+        size_t n_names = wf->n_stages + wf->n_inst;
+        const char **names = XNEW(names, n_names);
+        for (size_t s = 0; s < wf->n_stages; s++) names[s] = wf->stages[s].name;
+        for (size_t k = 0; k < wf->n_inst; k++) names[wf->n_stages + k] = wf->inst[k].name;
+        const char *best = bmc_cfg_nearest(want, names, n_names);
         char hint[BMC_ERR_HINT_MAX];
         size_t len = 0;
         if (best) len = (size_t)snprintf(hint, sizeof hint, "did you mean '%s'? ", best);
         len += (size_t)snprintf(hint + len, sizeof hint - len, "stages:");
         for (size_t s = 0; s < wf->n_stages && len < sizeof hint; s++)
             len += (size_t)snprintf(hint + len, sizeof hint - len, " %s", wf->stages[s].name);
+        if (len < sizeof hint)
+            snprintf(hint + len, sizeof hint - len, " (or one instance, e.g. '%s')",
+                     wf->inst[wf->n_inst - 1].name);
+        free(names);
         return bmc_cfg_error_at(wf->stages_node, err, hint,
-                                "--force names '%s', which is not a stage of this workflow",
-                                opt->force[f]);
+                                "--force names '%s', which is neither a stage nor an instance "
+                                "of this workflow",
+                                want);
     }
     return 0;
 }
@@ -429,8 +496,8 @@ static int load_top(wf_workflow *wf, const wf_options *opt, bmc_err *err) {
 
 static int set_run_dir(wf_workflow *wf, const wf_options *opt, bmc_err *err) {
     const char *run = opt->run_name ? opt->run_name : wf->name;
-    if (!valid_name(run, 1) || !strcmp(run, ".") || !strcmp(run, ".."))
-        return bmc_err_set(err, "use letters, digits, '_', '-' and '.' only",
+    if (!valid_name(run, 1))
+        return bmc_err_set(err, "use letters, digits, '_', '-' and '.' only (not dots only)",
                            "invalid run name '%s' (--run)", run);
     const char *results = opt->results_dir ? opt->results_dir : "results";
     if (!results[0])
@@ -440,6 +507,7 @@ static int set_run_dir(wf_workflow *wf, const wf_options *opt, bmc_err *err) {
     wf_normalise_path(wf->results_dir);
     wf->run_dir = bmc_path_join(wf->results_dir, run);
     wf_normalise_path(wf->run_dir);
+    wf->hash_cache = bmc_path_join(wf->results_dir, ".bmc-hash-cache");
     return 0;
 }
 
@@ -452,7 +520,7 @@ wf_workflow *wf_load(const wf_options *opt, bmc_err *err) {
     wf->stages = xcalloc(wf->n_stages, sizeof *wf->stages);
     for (size_t s = 0; s < wf->n_stages; s++)
         if (parse_stage(wf, s, err)) goto fail;
-    if (check_force(wf, opt, err) || expand_all(wf, err) || check_duplicate_outputs(wf, err))
+    if (expand_all(wf, err) || check_force(wf, opt, err) || check_duplicate_outputs(wf, err))
         goto fail;
     return wf;
 fail:
@@ -461,7 +529,13 @@ fail:
 }
 
 static void free_paths(wf_path *p, size_t n) {
-    for (size_t k = 0; k < n; k++) free(p[k].name), free(p[k].path);
+    for (size_t k = 0; k < n; k++) {
+        free(p[k].name);
+        free(p[k].path);
+        free(p[k].canonical);
+        wf_free_words(p[k].reads, p[k].n_reads);
+        wf_free_words(p[k].missing, p[k].n_missing);
+    }
     free(p);
 }
 
@@ -476,6 +550,9 @@ void wf_free(wf_workflow *wf) {
         free_paths(in->inputs, in->n_inputs);
         free_paths(in->outputs, in->n_outputs);
         if (in->params) bmc_cfg_free_node(in->params);
+        wf_free_words(in->speed_only, in->n_speed_only);
+        if (in->fp_tree) bmc_cfg_free_node(in->fp_tree);
+        if (in->input_files) bmc_cfg_free_node(in->input_files);
         free(in->reason);
     }
     free(wf->inst);
@@ -493,6 +570,7 @@ void wf_free(wf_workflow *wf) {
     free(wf->run_dir);
     free(wf->launcher);
     free(wf->launcher_exe);
+    free(wf->hash_cache);
     if (wf->root) bmc_cfg_free(wf->root);
     free(wf);
 }

@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -178,8 +179,10 @@ def first_run_then_skip(sb):
                       ("summary", "summary.tsv")]:
         side = sb.path(os.path.join(RUN_DIR, rel + ".fingerprint"))
         fp = [row["fingerprint"] for row in r.trace() if row["instance"] == inst][0]
-        check(os.path.exists(side) and read(side).strip() == fp,
+        check(os.path.exists(side) and read(side).splitlines()[0] == fp,
               "sidecar of %s holds the trace's fingerprint" % rel)
+    check(read(sb.path(RUN_DIR + "/eval/1_2.fingerprint")).splitlines()[1:] == ["file result.txt"],
+          "a folder's sidecar lists what the stage wrote in it")
     check("input betas" in read(sb.path(RUN_DIR + "/eval/1_2/result.txt")), "folder output")
     r2 = sb.run()
     check(names(r2) == [], "second run ran %s" % names(r2))
@@ -219,7 +222,9 @@ def pipeline_info(sb):
         fname = inst["instance"].replace("[", "-").replace(",", "-").replace("]", "")
         cfg = yaml.safe_load(read(os.path.join(info, "stages", fname + ".yaml")))
         check(list(cfg) == ["stage", "instance", "fingerprint", "inputs", "outputs", "params",
-                            "resources"], "stage config keys of %s: %s" % (fname, list(cfg)))
+                            "resources", "hash_cache"],
+              "stage config keys of %s: %s" % (fname, list(cfg)))
+        check(cfg["hash_cache"] == "results/.bmc-hash-cache", "hash_cache of %s" % fname)
         check(cfg["fingerprint"] == inst["fingerprint"] and cfg["inputs"] == inst["inputs"],
               "stage config of %s matches config_resolved" % fname)
         log = sb.path(os.path.join(RUN_DIR, "logs", fname + ".log"))
@@ -243,7 +248,8 @@ def param_change(sb):
     sb.write_workflow(metric="top5")
     plan = sb.run("--dry-run").plan()
     downstream = ORDER[3:]
-    check(all(plan[i] == ("run", "fingerprint changed") for i in downstream) and
+    check(all(plan[i] == ("run", 'changed: param metric: "top1" → "top5"') for i in ORDER[3:7])
+          and plan["summary"] == ("run", "changed: input evals (from upstream)") and
           all(plan[i] == ("skip", "up to date") for i in ORDER[:3]), "plan %s" % plan)
     r = sb.run()
     check(names(r) == downstream, "changing evaluate's params reran %s" % names(r))
@@ -274,9 +280,16 @@ def delete_output(sb):
     os.remove(sb.path(RUN_DIR + "/eval/1_1.fingerprint"))
     with open(sb.path(RUN_DIR + "/summary.txt.fingerprint"), "w") as f:
         f.write("0" * 64 + "\n")
+    r = sb.run("--dry-run", expect_rc=2)
+    check("error: %s:22:23: output 'scores' of 'evaluate[1,1]' (results/enginetest/eval/1_1) "
+          "exists and carries no brainmclip stamp" % sb.path("wf.yaml") in r.err or
+          "error: wf.yaml:22:23: output 'scores' of 'evaluate[1,1]' (results/enginetest/eval/1_1) "
+          "exists and carries no brainmclip stamp" in r.err,
+          "an output without its stamp is refused at its position")
+    shutil.rmtree(sb.path(RUN_DIR + "/eval/1_1"))
     plan = sb.run("--dry-run").plan()
     check(plan["fmri[2]"] == ("run", "outputs missing: results/enginetest/fmri/sub02.txt") and
-          plan["evaluate[1,1]"] == ("run", "fingerprint changed") and
+          plan["evaluate[1,1]"] == ("run", "outputs missing: results/enginetest/eval/1_1") and
           plan["summary"] == ("run", "fingerprint changed") and
           sum(a == "run" for a, _ in plan.values()) == 3, "plan %s" % plan)
     r = sb.run("--launcher", "")
@@ -291,15 +304,16 @@ def inputs_and_version(sb):
     with open(sb.path("design.txt"), "w") as f:
         f.write("design v2\n")
     plan = sb.run("--dry-run").plan()
-    check(all(plan[i] == ("run", "fingerprint changed") for i in ORDER),
+    check(plan["stimuli"] == ("run", "changed: input design (content)") and
+          all(plan[i][0] == "run" and "(from upstream)" in plan[i][1] for i in ORDER[1:]),
           "an external input change reruns everything: %s" % plan)
     with open(sb.path("design.txt"), "w") as f:
         f.write("design v1\n")
     check(names(sb.run()) == [], "back to the first content: nothing reruns")
     env = dict(sb.env, FAKE_STAGE_VERSION="2.0")
     plan = sb.run("--dry-run", env=env).plan()
-    check(all(plan[i] == ("run", "fingerprint changed") for i in ORDER),
-          "a new program version reruns everything: %s" % plan)
+    check(all(plan[i][0] == "run" and plan[i][1].startswith("changed: program version")
+              for i in ORDER), "a new program version reruns everything: %s" % plan)
 
 
 def dry_run(sb):
@@ -309,14 +323,17 @@ def dry_run(sb):
     check(list(plan) == ORDER, "plan order %s" % list(plan))
     check(plan["evaluate[2,1]"] == ("run", "outputs missing: results/enginetest/eval/2_1"),
           "plan %s" % plan)
-    check(sorted(os.listdir(sb.tmp)) == before, "--dry-run created %s" %
-          sorted(set(os.listdir(sb.tmp)) - set(before)))
+    made = set(os.listdir(sb.tmp)) - set(before)
+    check(not made or (made == {"results"} and set(os.listdir(sb.path("results"))) <=
+                       {".bmc-hash-cache", ".bmc-hash-cache.lock"}),
+          "--dry-run created nothing but the hash cache: %s" % sorted(made))
     check(r.ran == [], "--dry-run ran stages")
     sb.run()
     def files():
         return sorted((os.path.relpath(os.path.join(d, f), sb.tmp),
                        os.stat(os.path.join(d, f)).st_mtime_ns)
-                      for d, _, fs in os.walk(sb.tmp) for f in fs if f != "journal.jsonl")
+                      for d, _, fs in os.walk(sb.tmp) for f in fs
+                      if f not in ("journal.jsonl", ".bmc-hash-cache"))
     snapshot = files()
     r = sb.run("--dry-run", "--results", "results", "--run", "enginetest")
     check(all(v == ("skip", "up to date") for v in r.plan().values()), "plan %s" % r.plan())
@@ -333,10 +350,12 @@ def failure(sb):
     check(names(r) == ORDER[:5], "ran until the failure: %s" % names(r))
     lines = r.err.splitlines()
     err_at = [k for k, l in enumerate(lines) if l.startswith("error: ")]
-    check(err_at and lines[err_at[0]] == "error: stage 'evaluate[1,2]' failed with exit code 3",
-          "error line")
+    check(err_at and lines[err_at[0]] == "error: stage 'evaluate[1,2]' failed with exit code 3: "
+          "evaluate[1,2]: failing on purpose (params.fail)",
+          "the error line carries the stage's own error")
     check(err_at and lines[err_at[0] + 1] ==
-          "  hint: see its log: results/enginetest/logs/evaluate-1-2.log", "hint line")
+          "  hint: set fail: false; see its log: results/enginetest/logs/evaluate-1-2.log",
+          "the hint line carries the stage's hint and the log")
     check("fake_stage: failing on purpose" in r.err and "log line 14" in r.err and
           "log line 3\n" not in r.err, "the log's last lines are shown")
     check(not any(re.search(r"\[\d/8\] (evaluate\[2,1\]|summary)", l) for l in lines),
@@ -362,8 +381,8 @@ def missing_output(sb):
     rows = r.trace()
     check(rows[-1]["instance"] == "summary" and rows[-1]["status"] == "FAILED" and
           rows[-1]["exit_code"] == "0", "trace row %s" % rows[-1])
-    check(not os.path.exists(sb.path(RUN_DIR + "/summary.txt.fingerprint")),
-          "no sidecar written when an output is missing")
+    check(read(sb.path(RUN_DIR + "/summary.txt.fingerprint")).splitlines()[0] == "pending",
+          "what a failed instance wrote is stamped as its own, without a fingerprint")
     sb.write_workflow()
     check(names(sb.run()) == ["summary"], "only summary reruns")
 

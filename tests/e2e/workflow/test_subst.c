@@ -15,9 +15,12 @@ static char *expand(const char *text, const wf_vars *v, const bmc_cfg_node *pos,
 
 static void test_placeholders(const bmc_cfg_node *pos) {
     wf_subject s7 = {"7", 1, 7}, sa = {"sub-A", 0, 0}, s12 = {"12", 1, 12};
-    wf_vars none = {"results/demo", "demo", WF_FOREACH_NONE, NULL, NULL, NULL, "stage"};
-    wf_vars subj = {"results/demo", "demo", WF_FOREACH_SUBJECTS, &s7, NULL, NULL, "fmri"};
-    wf_vars pair = {"r", "w", WF_FOREACH_PAIRS, NULL, &s12, &sa, "eval"};
+    wf_vars none = {.run_dir = "results/demo", .workflow = "demo", .foreach = WF_FOREACH_NONE,
+                    .stage_name = "stage"};
+    wf_vars subj = {.run_dir = "results/demo", .workflow = "demo",
+                    .foreach = WF_FOREACH_SUBJECTS, .subject = &s7, .stage_name = "fmri"};
+    wf_vars pair = {.run_dir = "r", .workflow = "w", .foreach = WF_FOREACH_PAIRS, .train = &s12,
+                    .test = &sa, .stage_name = "eval"};
     bmc_err err;
     char *s;
 
