@@ -50,29 +50,18 @@ def last_trace(run_dir):
         return {r["instance"]: r for r in csv.DictReader(f, delimiter="\t")}
 
 
-def expand(s, ctx):
-    return re.sub(r"\{(\w+)(?::0?(\d+)d)?\}",
-                  lambda m: str(ctx[m.group(1)]).zfill(int(m.group(2) or 0)), s)
-
-
-def instances(wf, run_dir):
-    """(instance name, input paths, output paths) of every stage instance, in order."""
-    subjects = wf.get("subjects", [])
+def instances(run_dir):
+    """(instance name, stage, input paths, output paths) of every stage instance, in order,
+    from the run's config_resolved.yaml (the engine's own expansion: foreach, input lists
+    over subjects, placeholders)."""
+    with open(os.path.join(run_dir, "pipeline_info", "config_resolved.yaml")) as f:
+        resolved = yaml.safe_load(f)
     out = []
-    for name, st in wf["stages"].items():
-        fe = st.get("foreach")
-        items = [({}, name)]
-        if fe == "subjects":
-            items = [({"subject": s}, f"{name}[{s}]") for s in subjects]
-        elif fe == "subject_pairs":
-            items = [({"train": a, "test": b}, f"{name}[{a},{b}]") for a in subjects for b in subjects]
-        for ctx, inst in items:
-            ctx = dict(ctx, run_dir=run_dir, workflow=wf["workflow"])
-            vals = [v for v in (st.get("inputs") or {}).values()]
-            flat = [x for v in vals for x in (v if isinstance(v, list) else [v])]
-            ins = [os.path.normpath(expand(v, ctx)) for v in flat]
-            outs = [os.path.normpath(expand(v, ctx)) for v in st["outputs"].values()]
-            out.append((inst, name, ins, outs))
+    for inst in resolved["instances"]:
+        flat = [x for v in inst["inputs"].values() for x in (v if isinstance(v, list) else [v])]
+        ins = [os.path.normpath(p) for p in flat]
+        outs = [os.path.normpath(p) for p in inst["outputs"].values()]
+        out.append((inst["instance"], inst["stage"], ins, outs))
     return out
 
 
@@ -95,11 +84,11 @@ with open(workflow) as f:
 with tempfile.TemporaryDirectory() as tmp:
     results = os.path.join(tmp, "results")
     run_dir = os.path.join(results, wf["workflow"])
-    insts = instances(wf, run_dir)
-    names = [i for i, _, _, _ in insts]
 
     p = run(workflow, results)
     check(p.returncode == 0, "first run succeeds")
+    insts = instances(run_dir)
+    names = [i for i, _, _, _ in insts]
     trace = last_trace(run_dir)
     check(sorted(trace) == sorted(names), f"trace lists every instance: {sorted(trace)}")
     check(all(r["status"] == "COMPLETED" for r in trace.values()), "first run completes all")
@@ -126,7 +115,9 @@ with tempfile.TemporaryDirectory() as tmp:
             m = json.load(open(e))["metrics"]
             table[os.path.basename(e)] = m
             for b in ("detail", "semantic", "fused"):
-                way = json.load(open(e))["way"]
+                summary = json.load(open(e))
+                way = summary["way"]
+                check(way == summary["way_requested"], f"{e}: way {way} is the one asked for")
                 check(m[b]["retrieval_image"]["mean"] > 2.0 / way,
                       f"{e}: {b} image retrieval above chance ({m[b]['retrieval_image']['mean']})")
         print("pair                        branch    PixCorr   SSIM   two-way  retrieval")

@@ -389,8 +389,10 @@ int wf_execute(wf_workflow *wf) {
     }
     trace_close(&tr);
     if (status == 0)
-        bmc_log_info("run '%s' finished in %.1f s: %zu ran, %zu up to date; results in %s",
-                     wf->run_name, bmc_now() - t_run, n_ran, wf->n_inst - n_ran, wf->run_dir);
+        bmc_log_info("run '%s' finished in %.1f s (%.1f s of it planning): %zu ran, %zu up to "
+                     "date; results in %s",
+                     wf->run_name, bmc_now() - wf->t_start, t_run - wf->t_start, n_ran,
+                     wf->n_inst - n_ran, wf->run_dir);
     free(info_dir);
     free(logs_dir);
     free(stages_dir);

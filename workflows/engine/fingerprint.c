@@ -198,7 +198,7 @@ int wf_fingerprints(wf_workflow *wf, bmc_err *err) {
     if (hp.on) bmc_progress_finish(&hp.p, (long)hp.done_mib);
     bmc_hash_stats st;
     bmc_hash_stats_get(&st);
-    bmc_log_info("fingerprints: %ld file%s read (%.1f MB in %.2f s), %ld unchanged file%s "
+    bmc_log_info("fingerprints: %ld file%s read (%.1f MB in %.3f s), %ld unchanged file%s "
                  "(%.1f MB) from the hash cache",
                  st.files_read, st.files_read == 1 ? "" : "s", st.bytes_read / 1e6,
                  bmc_now() - t0, st.files_cached, st.files_cached == 1 ? "" : "s",

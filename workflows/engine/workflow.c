@@ -17,6 +17,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_fs.h"
+#include "bmc_log.h"
 #include "workflow.h"
 
 static const char *const top_keys[] = {"workflow", "description", "subjects", "launcher",
@@ -513,6 +514,7 @@ static int set_run_dir(wf_workflow *wf, const wf_options *opt, bmc_err *err) {
 
 wf_workflow *wf_load(const wf_options *opt, bmc_err *err) {
     wf_workflow *wf = xcalloc(1, sizeof *wf);
+    wf->t_start = bmc_now();
     wf->path = opt->workflow_path;
     wf->root = bmc_cfg_load_file(opt->workflow_path, err);
     if (!wf->root || load_top(wf, opt, err) || set_run_dir(wf, opt, err)) goto fail;

@@ -125,6 +125,7 @@ typedef struct wf_workflow {
     const bmc_cfg_node *launcher_node; /* NULL when from the CLI or the default     */
     char *launcher_exe;          /* absolute path of the launcher's first word, or NULL */
     char *hash_cache;            /* <results>/.bmc-hash-cache                      */
+    double t_start;              /* bmc_now() when loading began                   */
 } wf_workflow;
 
 /* ---- workflow.c ---------------------------------------------------------------------- */
