@@ -43,13 +43,12 @@ static void map_add(pos_map *m, int line, int col, const char *file, int src_lin
 }
 
 /* Walk the reloaded tree g and the tree s it was emitted from (same shape); s's nodes
- * without a position take the nearest positioned ancestor's (at). */
+ * without a position take the nearest positioned ancestor's (at). Keys and children come
+ * first: a block map starts where its first key does, and the key is the better answer. */
 static void map_walk(pos_map *m, const bmc_cfg_node *g, const bmc_cfg_node *s,
                      const bmc_cfg_node *at) {
     if (s->line > 0) at = s;
-    map_add(m, g->line, g->col, at->file, at->line, at->col);
-    if (g->n != s->n || g->type != s->type) return;
-    for (size_t k = 0; k < g->n; k++) {
+    for (size_t k = 0; k < g->n && g->n == s->n && g->type == s->type; k++) {
         if (g->type == BMC_CFG_MAP) {
             int has = s->key_line && s->key_line[k] > 0;
             map_add(m, g->key_line[k], g->key_col[k], at->file, has ? s->key_line[k] : at->line,
@@ -57,6 +56,7 @@ static void map_walk(pos_map *m, const bmc_cfg_node *g, const bmc_cfg_node *s,
         }
         map_walk(m, g->items[k], s->items[k], at);
     }
+    map_add(m, g->line, g->col, at->file, at->line, at->col);
 }
 
 /* One instance's check: its temporary config, the position map, the command. */
@@ -123,8 +123,9 @@ static int report_failure(const wf_workflow *wf, const check_job *cj, const wf_j
                           bmc_err *err) {
     const wf_instance *in = &wf->inst[cj->inst];
     const wf_stage *st = &wf->stages[in->stage];
-    char *msg = line_after(job->err, "error: ");
-    char *hint = line_after(job->err, "  hint: ");
+    const char *said = strstr(job->err, "error: ") ? job->err : job->out; /* stderr first */
+    char *msg = line_after(said, "error: ");
+    char *hint = line_after(said, "  hint: ");
     int rc;
     if (!msg) {
         char *last = strrchr(job->err, '\n');

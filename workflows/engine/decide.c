@@ -18,9 +18,6 @@
 
 /* Why an instance whose outputs carry `stored` (not its fingerprint) must run. */
 static char *why_changed(const wf_workflow *wf, const wf_instance *in, const char *stored) {
-    if (!stored) return xstrdup("fingerprint changed (an output carries none)");
-    if (!strcmp(stored, "pending"))
-        return xstrdup("an earlier run did not finish replacing its outputs");
     bmc_cfg_node *rec = wf_record_read(wf, in);
     char *reason = NULL;
     if (rec) {
@@ -31,7 +28,7 @@ static char *why_changed(const wf_workflow *wf, const wf_instance *in, const cha
             reason = bmc_xasprintf("its last run %s", !strcmp(state->text, "failed")
                                                           ? "failed"
                                                           : "did not finish");
-        else if (fp && fp->text && !strcmp(fp->text, stored)) {
+        else if (fp && fp->text && stored && !strcmp(fp->text, stored)) {
             char *diff = wf_fingerprint_diff(in, bmc_cfg_get(rec, "fingerprint_of"),
                                              bmc_cfg_get(rec, "input_files"));
             if (diff) reason = bmc_xasprintf("changed: %s", diff);
@@ -39,6 +36,9 @@ static char *why_changed(const wf_workflow *wf, const wf_instance *in, const cha
         }
         bmc_cfg_free(rec);
     }
+    if (!reason && !stored) reason = xstrdup("fingerprint changed (an output carries none)");
+    if (!reason && !strcmp(stored, "pending"))
+        reason = xstrdup("an earlier run did not finish replacing its outputs");
     return reason ? reason : xstrdup("fingerprint changed");
 }
 

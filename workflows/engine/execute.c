@@ -193,7 +193,12 @@ static int launch(const wf_workflow *wf, const wf_instance *in, const char *conf
         int rc = bmc_mkdir_p(dir, err);
         free(dir);
         if (rc) return -1;
-        if (bmc_sidecar_mark_pending(in->outputs[o].path, err)) return -1;
+        /* Claim the path for this stage: what it leaves there, even if the run is killed,
+         * is ours to replace later; but without a fingerprint, it is never up to date. */
+        const char *path = in->outputs[o].path;
+        if (bmc_path_exists(path) ? bmc_sidecar_mark_pending(path, err)
+                                  : bmc_sidecar_write(path, "pending", err))
+            return -1;
     }
     bmc_cfg_node *cfg = wf_stage_config(wf, in, 1);
     int rc = write_yaml(config_path, "stage config written by bmc-workflow", cfg, err);
@@ -277,13 +282,19 @@ static int setup(const wf_workflow *wf, const char *info_dir, const char *logs_d
 
 /* After a failure: what the stage left at its non-HDF5 output paths is its own (nothing
  * else was there: plan time refuses foreign files), so it gets a sidecar that says so but
- * carries no fingerprint ("pending"), and a rerun may replace it. */
+ * carries no fingerprint ("pending"), and a rerun may replace it; the claims on paths it
+ * left empty are withdrawn. */
 static void stamp_failed(const wf_instance *in) {
     for (size_t o = 0; o < in->n_outputs; o++) {
         const char *path = in->outputs[o].path;
         bmc_err ignored = {0};
-        if (bmc_path_exists(path) && !bmc_h5_is_hdf5(path))
+        if (bmc_path_exists(path) && !bmc_h5_is_hdf5(path)) {
             bmc_sidecar_write(path, "pending", &ignored);
+        } else if (!bmc_path_exists(path)) { /* nothing written: no claim left behind */
+            char *side = bmc_xasprintf("%s.fingerprint", path);
+            unlink(side);
+            free(side);
+        }
     }
 }
 

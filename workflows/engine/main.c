@@ -134,6 +134,14 @@ static int cmd_run(int argc, char **argv) {
     }
     bmc_err err = {0};
     wf_workflow *wf = wf_load(&opt, &err);
+    /* A run in progress (or a stale lock) is said first: its half-written outputs would
+     * otherwise make the plan fail for the wrong reason. */
+    if (wf && wf_lock_probe(wf->run_dir, &err) != 0) {
+        bmc_err_print(MPI_COMM_NULL, &err);
+        free(opt.force);
+        wf_free(wf);
+        return WF_EXIT_LOCKED;
+    }
     if (wf && wf_plan(wf, &err) != 0) {
         wf_free(wf);
         wf = NULL;

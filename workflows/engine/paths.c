@@ -8,6 +8,7 @@
  * (bmc_output_owned). Errors point at the output's position in the workflow.
  * Not here: the same checks inside each stage (bmc_stage_out.c), dependencies (plan.c).
  */
+#define _XOPEN_SOURCE 700 /* lstat */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,18 +84,37 @@ static int clash(const wf_path *o, const char *oname, const ident *io, const ide
 
 /* The paths no output may touch: external inputs, the workflow file, the programs and
  * scripts of `run`, the hash cache. */
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void protected_paths(const wf_workflow *wf, ident_list *l) {
+    /* External inputs: no output has their canonical path (the rule links use), links
+     * aside: an output that is a symbolic link to an input does not make it produced. */
+    size_t n_out = 0;
+    for (size_t k = 0; k < wf->n_inst; k++) n_out += wf->inst[k].n_outputs;
+    const char **outs = XNEW(outs, n_out ? n_out : 1);
+    n_out = 0;
+    for (size_t k = 0; k < wf->n_inst; k++)
+        for (size_t o = 0; o < wf->inst[k].n_outputs; o++) {
+            struct stat st;
+            if (lstat(wf->inst[k].outputs[o].path, &st) == 0 && S_ISLNK(st.st_mode)) continue;
+            outs[n_out++] = wf->inst[k].outputs[o].canonical;
+        }
+    qsort(outs, n_out, sizeof *outs, cmp_str);
     for (size_t k = 0; k < wf->n_inst; k++) {
         const wf_instance *in = &wf->inst[k];
         for (size_t i = 0; i < in->n_inputs; i++) {
             const wf_path *p = &in->inputs[i];
-            if (p->producer != WF_NONE) continue;
+            const char *key = p->canonical;
+            if (n_out && bsearch(&key, outs, n_out, sizeof *outs, cmp_str)) continue;
             int dup = 0;
             for (size_t j = 0; j < l->n && !dup; j++) dup = !strcmp(l->v[j].canonical, p->canonical);
             if (!dup)
                 add(l, ident_of(p->path, bmc_xasprintf("input '%s' of '%s'", p->name, in->name)));
         }
     }
+    free(outs);
     add(l, ident_of(wf->path, xstrdup("the workflow file")));
     add(l, ident_of(wf->hash_cache, xstrdup("the hash cache")));
     for (size_t k = 0; k < wf->n_inst; k++) {
@@ -137,9 +157,9 @@ int wf_check_paths(const wf_workflow *wf, bmc_err *err) {
         for (size_t o = 0; o < in->n_outputs && !rc; o++) {
             const wf_path *p = &in->outputs[o];
             ident io = ident_of(p->path, bmc_xasprintf("output '%s' of '%s'", p->name, in->name));
-            for (size_t j = 0; j < outs.n && !rc; j++) rc = clash(p, in->name, &io, &outs.v[j], 1, err);
+            rc = reserved(wf, p, in->name, &io, err);
             for (size_t j = 0; j < prot.n && !rc; j++) rc = clash(p, in->name, &io, &prot.v[j], 0, err);
-            if (!rc) rc = reserved(wf, p, in->name, &io, err);
+            for (size_t j = 0; j < outs.n && !rc; j++) rc = clash(p, in->name, &io, &outs.v[j], 1, err);
             if (!rc && !bmc_output_owned(p->path, why, sizeof why))
                 rc = bmc_cfg_error_at(p->node, err,
                                       "brainmclip replaces only what it wrote: move it away, or "

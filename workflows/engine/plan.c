@@ -321,8 +321,8 @@ char *wf_emit_yaml(const bmc_cfg_node *tree, const char *comment, size_t *len) {
 }
 
 int wf_plan(wf_workflow *wf, bmc_err *err) {
-    if (link_inputs(wf, err) || order_instances(wf, err) || resolve_executables(wf, err) ||
-        check_launcher(wf, err) || query_versions(wf, err) || wf_check_paths(wf, err) ||
+    if (resolve_executables(wf, err) || wf_check_paths(wf, err) || link_inputs(wf, err) ||
+        order_instances(wf, err) || check_launcher(wf, err) || query_versions(wf, err) ||
         wf_check_stages(wf, err) || wf_fingerprints(wf, err))
         return -1;
     return 0;

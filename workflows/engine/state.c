@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bmc_alloc.h"
@@ -160,6 +161,68 @@ static char *describe(const char *text) {
     return d;
 }
 
+/* The error for a lock held by a live run (fd's content names it). Returns -1. */
+static int held_error(const char *run_dir, const char *path, int fd, bmc_err *err) {
+    char *who = holder_text(fd), *d = describe(who);
+    char hint[BMC_ERR_HINT_MAX];
+    snprintf(hint, sizeof hint, "wait for it to finish, or use another run directory "
+                                "(--run NAME); the lock is %s", path);
+    bmc_err_set(err, hint, "run directory %s is in use by %s", run_dir, d);
+    free(who);
+    free(d);
+    return -1;
+}
+
+/* The error for a lock file that names a holder nobody locks (who). Returns -1. */
+static int stale_error(const char *run_dir, const char *path, const char *who, bmc_err *err) {
+    char *d = describe(who), *host = holder_field(who, "host");
+    char me[256] = "";
+    gethostname(me, sizeof me - 1);
+    char hint[BMC_ERR_HINT_MAX];
+    snprintf(hint, sizeof hint, "%scheck that none of its stage programs still runs, then "
+                                "clear it with: bmc-workflow unlock %s",
+             strcmp(host, me) ? "it ran on another host, where the lock may still be held; " : "",
+             run_dir);
+    bmc_err_set(err, hint, "run directory %s has a stale lock: %s did not finish (killed?) "
+                           "and left %s",
+                run_dir, d, path);
+    free(d);
+    free(host);
+    return -1;
+}
+
+/* 1 when another run holds the lock: flock on fd fails, and keeps failing while the file
+ * names no holder (a probe's brief shared lock, or a holder about to write its name, is
+ * waited out for up to 0.5 s). 0 when flock succeeded (or is not supported). */
+static int lock_busy(int fd, int how) {
+    for (int tries = 0;; tries++) {
+        if (flock(fd, how | LOCK_NB) == 0 || errno != EWOULDBLOCK) return 0;
+        char *who = holder_text(fd);
+        int named = who[0] != '\0';
+        free(who);
+        if (named || tries == 50) return 1;
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+    }
+}
+
+int wf_lock_probe(const char *run_dir, bmc_err *err) {
+    char *path = lock_path(run_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+    if (fd >= 0) {
+        if (lock_busy(fd, LOCK_SH)) {
+            rc = held_error(run_dir, path, fd, err);
+        } else {
+            char *who = holder_text(fd);
+            if (who[0]) rc = stale_error(run_dir, path, who, err);
+            free(who);
+        }
+        close(fd); /* releases the shared lock */
+    }
+    free(path);
+    return rc;
+}
+
 int wf_lock_take(const char *run_dir, const char *command, wf_lock *lk, bmc_err *err) {
     lk->fd = -1;
     lk->path = lock_path(run_dir);
@@ -171,37 +234,17 @@ int wf_lock_take(const char *run_dir, const char *command, wf_lock *lk, bmc_err 
     if (fd < 0)
         return bmc_err_set(err, "check the permissions of the run directory",
                            "cannot open the lock %s: %s", lk->path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno != ENOLCK && errno != EOPNOTSUPP &&
-        errno != ENOSYS) {
-        char *who = holder_text(fd), *d = describe(who);
+    if (lock_busy(fd, LOCK_EX)) {
+        held_error(run_dir, lk->path, fd, err);
         close(fd);
-        char hint[BMC_ERR_HINT_MAX];
-        snprintf(hint, sizeof hint, "wait for it to finish, or use another run directory "
-                                    "(--run NAME); the lock is %s", lk->path);
-        rc = bmc_err_set(err, hint, "run directory %s is in use by %s", run_dir, d);
-        free(who);
-        free(d);
-        return rc;
+        return -1;
     }
     char *who = holder_text(fd);
     if (who[0]) { /* written by a run that is gone without releasing it */
-        char *d = describe(who), *host = holder_field(who, "host");
-        char me[256] = "";
-        gethostname(me, sizeof me - 1);
-        char hint[BMC_ERR_HINT_MAX];
-        snprintf(hint, sizeof hint, "%scheck that none of its stage programs still runs, then "
-                                    "clear it with: bmc-workflow unlock %s",
-                 strcmp(host, me) ? "it ran on another host, where the lock may still be held; "
-                                  : "",
-                 run_dir);
-        rc = bmc_err_set(err, hint, "run directory %s has a stale lock: %s did not finish "
-                                    "(killed?) and left %s",
-                         run_dir, d, lk->path);
-        free(d);
-        free(host);
+        stale_error(run_dir, lk->path, who, err);
         free(who);
         close(fd);
-        return rc;
+        return -1;
     }
     free(who);
     char host[256] = "", started[32];
@@ -271,7 +314,7 @@ int wf_lock_clear(const char *run_dir, bmc_err *err) {
     }
     int rc = 0;
     char *who = holder_text(fd);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    if (lock_busy(fd, LOCK_EX)) {
         char *d = describe(who);
         rc = bmc_err_set(err, "a run holds it now; wait for it, or stop it (Ctrl-C or kill PID)",
                          "run directory %s is in use by %s: not cleared", run_dir, d);

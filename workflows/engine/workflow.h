@@ -275,6 +275,9 @@ typedef struct wf_lock {
  * the run directory. 0, or -1 with err set. */
 int wf_lock_take(const char *run_dir, const char *command, wf_lock *lk, bmc_err *err);
 void wf_lock_release(wf_lock *lk);
+/* Before planning: the same refusals as wf_lock_take (in use, stale) without taking it or
+ * creating anything. 0 when free, or -1 with err set. */
+int wf_lock_probe(const char *run_dir, bmc_err *err);
 /* `bmc-workflow unlock RUN_DIR`: clear a stale lock (refused while its holder runs) and mark
  * the instances its run left `running` as `interrupted`. 0, or -1 with err set. */
 int wf_lock_clear(const char *run_dir, bmc_err *err);

@@ -75,8 +75,10 @@ def check(config_path):
         if key.value not in PARAMS:
             near = difflib.get_close_matches(key.value, sorted(PARAMS), 1)
             print("error: %s:%d:%d: unknown key '%s' in fake params" %
-                  (config_path, key.start_mark.line + 1, key.start_mark.column + 1, key.value))
-            print("  hint: " + ("did you mean '%s'?" % near[0] if near else "see fake_stage.py"))
+                  (config_path, key.start_mark.line + 1, key.start_mark.column + 1, key.value),
+                  file=sys.stderr)
+            print("  hint: " + ("did you mean '%s'?" % near[0] if near else "see fake_stage.py"),
+                  file=sys.stderr)
             sys.stdout.flush()
             return 2
     params = cfg["params"] or {}
