@@ -29,3 +29,16 @@ bmc_add_test_exe(test_workflow_subst ${CMAKE_CURRENT_LIST_DIR}/workflow/test_sub
   ${CMAKE_SOURCE_DIR}/workflows/engine/subst.c ${CMAKE_SOURCE_DIR}/workflows/engine/workflow.c)
 target_include_directories(test_workflow_subst PRIVATE ${CMAKE_SOURCE_DIR}/workflows/engine)
 bmc_add_test(NAME workflow.unit.subst LABEL unit TARGET test_workflow_subst)
+
+# Path identity, the folder swap, the content-hash cache and link loops (common/bmc_fs.c,
+# common/bmc_fingerprint.c).
+bmc_add_test_exe(test_fs_cache ${CMAKE_CURRENT_LIST_DIR}/workflow/test_fs_cache.c)
+bmc_add_test(NAME workflow.unit.fs_cache LABEL unit TARGET test_fs_cache TIMEOUT 60)
+
+# The real stage programs under the same rules: --check through the demo workflow, each
+# stage's report, and a stage run by hand refusing to destroy anything.
+foreach(scenario demo_typo demo_bad_value check_reports stage_refuses)
+  bmc_add_test(NAME workflow.stages.${scenario} LABEL e2e TIMEOUT 120
+    COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/workflow/stages_test.py
+            $<TARGET_FILE_DIR:bmc-workflow> ${CMAKE_SOURCE_DIR}/workflows/demo.yaml ${scenario})
+endforeach()
