@@ -2,7 +2,8 @@
 """check_demo.py — the demo workflow end to end through bmc-workflow.
 
 1. A first run completes every stage instance and writes pipeline_info/.
-2. A second run skips every instance (outputs carry the fingerprints they would get).
+2. A second run skips every instance (outputs carry the fingerprints they would get), and so
+   does a run with other values of speed-only params (batch size, memory budgets).
 3. A changed parameter of one stage reruns that stage and exactly what depends on it.
 4. Every HDF5 output carries format, provenance and the instance's fingerprint.
 5. The evaluation matrix: on the synthetic subjects (detail lives in low-level voxels) the
@@ -136,6 +137,22 @@ with tempfile.TemporaryDirectory() as tmp:
     trace = last_trace(run_dir)
     check(all(r["status"] == "SKIPPED" for r in trace.values()) and len(trace) == len(names),
           f"second run skips every instance: {[(k, r['status']) for k, r in trace.items()]}")
+
+    # Speed-only params (docs/WORKFLOWS.md) change no fingerprint: nothing reruns.
+    wf_speed = yaml.safe_load(open(workflow))
+    speed = {"clip_features": ("batch_size", 4), "train_detail": ("mem_per_rank", "300M"),
+             "evaluate": ("mem_per_rank", "300M")}
+    for stage, (key, value) in speed.items():
+        if stage in wf_speed["stages"]:
+            wf_speed["stages"][stage].setdefault("params", {})[key] = value
+    speed_path = os.path.join(tmp, "speed.yaml")
+    with open(speed_path, "w") as f:
+        yaml.safe_dump(wf_speed, f, sort_keys=False)
+    time.sleep(1.1)
+    p = run(speed_path, results)
+    trace = last_trace(run_dir)
+    check(p.returncode == 0 and all(r["status"] == "SKIPPED" for r in trace.values()),
+          f"speed-only param changes rerun nothing: {[(k, r['status']) for k, r in trace.items()]}")
 
     # Change one parameter of the first stage that has a seed (else the first stage).
     stage = next((s for s, st in wf["stages"].items() if "seed" in (st.get("params") or {})),
