@@ -152,7 +152,9 @@ static int cmd_run(int argc, char **argv) {
         return BMC_EXIT_USER_ERROR;
     }
     if (opt.dry_run) {
+        double t0 = bmc_now();
         wf_decide(wf);
+        bmc_log_debug("planning: decisions in %.3f s", bmc_now() - t0);
         wf_print_plan(wf);
         wf_free(wf);
         return 0;

@@ -16,6 +16,7 @@
 #include "bmc_alloc.h"
 #include "bmc_fs.h"
 #include "bmc_h5io.h"
+#include "bmc_log.h"
 #include "bmc_stage.h"
 #include "workflow.h"
 
@@ -320,10 +321,24 @@ char *wf_emit_yaml(const bmc_cfg_node *tree, const char *comment, size_t *len) {
     return buf;
 }
 
+/* Run one planning step, timed at debug level. */
+static int step(wf_workflow *wf, int (*fn)(wf_workflow *, bmc_err *), const char *what,
+                bmc_err *err) {
+    double t0 = bmc_now();
+    int rc = fn(wf, err);
+    bmc_log_debug("planning: %s in %.3f s", what, bmc_now() - t0);
+    return rc;
+}
+
+static int check_paths(wf_workflow *wf, bmc_err *err) { return wf_check_paths(wf, err); }
+
 int wf_plan(wf_workflow *wf, bmc_err *err) {
-    if (resolve_executables(wf, err) || wf_check_paths(wf, err) || link_inputs(wf, err) ||
-        order_instances(wf, err) || check_launcher(wf, err) || query_versions(wf, err) ||
-        wf_check_stages(wf, err) || wf_fingerprints(wf, err))
+    if (step(wf, resolve_executables, "programs", err) ||
+        step(wf, check_paths, "output checks", err) || step(wf, link_inputs, "links", err) ||
+        step(wf, order_instances, "order", err) || step(wf, check_launcher, "launcher", err) ||
+        step(wf, query_versions, "versions", err) ||
+        step(wf, wf_check_stages, "stage checks", err) ||
+        step(wf, wf_fingerprints, "fingerprints", err))
         return -1;
     return 0;
 }

@@ -10,13 +10,17 @@ usage: stages_test.py BIN_DIR DEMO_YAML SCENARIO
                    bmc-extract-fmri declares one subject's files of nsd_root, not the rest
   stage_refuses    a stage run by hand refuses a user's file as its output (the file is kept)
                    and an output that is its input under another spelling
+  study_tree       the 89-instance study of bench/workflow on a small synthetic NSD tree:
+                   planning reads only the declared files, a second plan none
 Not here: the engine with a fake stage (engine_test.py, engine_safety_test.py).
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -169,7 +173,45 @@ def stage_refuses(bindir, demo, tmp):
     check(open(mine).read() == "my data\n", "the input survives")
 
 
-SCENARIOS = {f.__name__: f for f in [demo_typo, demo_bad_value, check_reports, stage_refuses]}
+def study_tree(bindir, demo, tmp):
+    """The study workflow of bench/workflow on a small copy of the synthetic NSD tree (same
+    10288 names, sizes × 1e-6): planning reads only the files the stages declare (one
+    subject's for each bmc-extract-fmri), and a second plan reads none."""
+    bench = os.path.join(os.path.dirname(demo), "..", "bench", "workflow")
+    sys.path.insert(0, bench)
+    import bench_plan
+    nsd = os.path.join(tmp, "nsd")
+    subprocess.run([sys.executable, os.path.join(bench, "make_nsd_tree.py"), nsd, "--scale",
+                    "1e-6"], check=True)
+    weights = os.path.join(tmp, "model.safetensors")
+    with open(weights, "w") as f:
+        f.write("weights\n")
+    wf = os.path.join(tmp, "study.yaml")
+    with open(wf, "w") as f:
+        f.write(bench_plan.workflow(nsd, weights))
+    time.sleep(2.1)  # older than the hash cache's 2 s window
+    results = os.path.join(tmp, "results")
+    counts = []
+    for _ in range(2):
+        p = workflow_run(bindir, wf, results, "--dry-run")
+        m = re.search(r"fingerprints: (\d+) files? read", p.stderr)
+        counts.append(int(m.group(1)) if m else -1)
+        check(p.returncode == 0 and len(p.stdout.splitlines()) == 89, "89 instances planned")
+    sessions = sum(bench_plan_sessions().values())
+    # per subject 6 ROI files + 6 label tables; the design and the stimuli file; the
+    # weights; the 4 stage programs (extract-clip, extract-fmri, train, evaluate)
+    want = 8 * 12 + sessions + 2 + 1 + 4
+    check(counts == [want, 0], "files read by the first and the second plan: %s, expected "
+          "[%d, 0] of the tree's 10288" % (counts, want))
+
+
+def bench_plan_sessions():
+    import make_nsd_tree
+    return make_nsd_tree.SESSIONS
+
+
+SCENARIOS = {f.__name__: f for f in [demo_typo, demo_bad_value, check_reports, stage_refuses,
+                                     study_tree]}
 
 
 def main():
