@@ -12,11 +12,12 @@ bmc.clip file (rows shuffled, extra gallery-only images) and a bmc.stimuli file 
   parity  within-subject (1 on 1) and cross-subject (2 → 1) runs equal the reference: image
           sets, alignment α (exact), per-target / per-image metrics (rel ≤ 1e-6), retrieval per
           draw and retrieved ids (exact), summaries, JSON == h5 attributes, predictions file;
-          rescale test/train/none, gallery not_test/unseen, ssim mindeye/2d, way < m, a cohort,
-          one model file per mapping, a token subset, a 2-D target (`pooled`), a constant
-          prediction column and pred_train_std = 0 (edited model), a tiny mem_per_rank (several
-          column blocks); 1, 2 and 3 ranks give bit-identical datasets; the montage PNG (size
-          and tiles); noiseless data retrieve and identify perfectly (reference and stage)
+          rescale test/train/none, gallery not_test/unseen, ssim mindeye/2d, way < m, way > m
+          (warned, recorded as m with way_requested), a cohort, one model file per mapping, a
+          token subset, a 2-D target (`pooled`), a constant prediction column and
+          pred_train_std = 0 (edited model), a tiny mem_per_rank (several column blocks); 1, 2
+          and 3 ranks give bit-identical datasets; the montage PNG (size and tiles); noiseless
+          data retrieve and identify perfectly (reference and stage)
   bad     subject mismatches (params vs models / test_fmri, models of two subjects), unknown
           mapping, cross-subject without alignment images, too many alignment images, a
           features file missing an evaluation image, a voxel count that does not match the
@@ -343,6 +344,21 @@ def sanity(tmp):
     r, out = run(tmp, "exact_eval", inputs, params, 1, predictions=False)
     if check(r.returncode == 0, f"noiseless: exit 0 ({r.stderr[-2000:]})"):
         compare("noiseless", out, want, inputs)
+    # A way larger than the evaluation images: retrieval is m-way, said and recorded as such.
+    m = len(want["datasets"]["/detail/two_way_per_image"])
+    got = {}
+    for way in (m, 10 * m):
+        r, out = run(tmp, "way%d_eval" % way, inputs, dict(params, way=way), 1, predictions=False)
+        warned = "way %d is more than the %d evaluation images: retrieval is %d-way" % (way, m, m)
+        check(r.returncode == 0 and (warned in r.stderr) == (way > m),
+              f"way {way} of {m}: exit 0, warned only when larger ({r.stderr[-2000:]})")
+        ds, at = read_h5(out["eval"])
+        js = json.load(open(out["json"]))
+        check(at["/"]["way"] == m and at["/"]["way_requested"] == way and js["way"] == m and
+              js["way_requested"] == way, f"way {way}: recorded as used ({m}) and as asked")
+        got[way] = ds
+    check(all(np.array_equal(got[m][k], got[10 * m][k]) for k in got[m]),
+          "a way larger than m retrieves exactly as way = m")
 
 
 def parity(tmp):
