@@ -18,7 +18,7 @@ foreach(scenario first_run_then_skip pipeline_info param_change force delete_out
 endforeach()
 
 foreach(scenario stage_typo speed_only force_instance exe_hash hash_cache folder_reads
-                 symlink_loop subjects_added user_files lock race records)
+                 symlink_loop subjects_added user_files names_inside lock race records)
   bmc_add_test(NAME workflow.safety.${scenario} LABEL e2e TIMEOUT 180
     COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/workflow/engine_safety_test.py
             $<TARGET_FILE:bmc-workflow> ${scenario})

@@ -14,7 +14,10 @@ Scenarios (each in a fresh temporary folder, on engine_test.py's Sandbox):
   symlink_loop     a link loop in a folder input is an error, not an endless walk
   subjects_added   a new subject adds its instances and reruns only what lists all subjects
   user_files       outputs over a user's file or folder, inside an output folder, under
-                   another spelling of an input or the workflow: refused, files intact
+                   another spelling (link, ./, ..) of an input, of another instance's output
+                   or of the workflow: refused, files intact
+  names_inside     run, workflow and subject names that would lead out of the results
+                   folder ('..', '../x', 'a/b') are refused before anything is made
   lock             a second run on a run directory refuses; a killed run's stale lock is
                    reported and cleared with `bmc-workflow unlock`
   race             two runs started together on one run directory, 20 times: never a
@@ -251,9 +254,14 @@ def user_files(sb):
           in err and r.ran == [], "an extra file in an output folder: %r" % err)
     check(read(sb.path(RUN_DIR + "/eval/1_2/notes.txt")) == "my notes\n", "the notes survive")
     os.remove(sb.path(RUN_DIR + "/eval/1_2/notes.txt"))
-    # Another spelling of an input, the workflow file, the run's own folders.
+    # Another spelling of an input, of another instance's output, the workflow file, the
+    # run's own folders.
     os.symlink("design.txt", sb.path("alias.txt"))
+    os.symlink(RUN_DIR, sb.path("runlink"))
     for old, new, what in [
+            ('"{run_dir}/summary.txt"', '"runlink/fmri/sub01.txt"', "is output 'betas' of 'fmri[1]'"),
+            ('"{run_dir}/summary.txt"', '"./results/x/../enginetest/eval/1_1"',
+             "is output 'scores' of 'evaluate[1,1]'"),
             ('"{run_dir}/summary.txt"', '"./alias.txt"', "is input 'design' of 'stimuli'"),
             ('"{run_dir}/summary.txt"', '"results/../wf.yaml"', "is the workflow file"),
             ('"{run_dir}/summary.txt"', '"{run_dir}/logs/x.txt"', "lies in the run's logs/"),
@@ -266,6 +274,24 @@ def user_files(sb):
         check(what in first_error(r)[0], "%s: %r" % (new, first_error(r)[0]))
     check(read(sb.path("design.txt")) == "design v1\n" and os.path.exists(sb.path("wf.yaml")),
           "inputs and workflow intact")
+
+
+def names_inside(sb):
+    outside = os.path.dirname(sb.tmp)
+    for args, old, new, what in [
+            (["--run", ".."], None, None, "invalid run name '..' (--run)"),
+            (["--run", "../escape"], None, None, "invalid run name '../escape' (--run)"),
+            ([], "workflow: enginetest", "workflow: ../escape", "invalid workflow name '../escape'"),
+            ([], "subjects: [1, 2]", 'subjects: [1, "../2"]', "invalid subject '../2'"),
+            ([], "subjects: [1, 2]", 'subjects: [1, "a/b"]', "invalid subject 'a/b'")]:
+        sb.write_workflow()
+        if old:
+            edit(sb, old, new)
+        r = sb.run("--dry-run", *args, expect_rc=2)
+        check(what in first_error(r)[0], "%s %s: %r" % (args, new, first_error(r)[0]))
+        r = sb.run(*args, expect_rc=2)
+        check(r.ran == [] and not os.path.exists(sb.path("results")), "nothing ran or was made")
+    check(not os.path.exists(os.path.join(outside, "escape")), "nothing made outside the results")
 
 
 def lock(sb):
@@ -360,8 +386,8 @@ def records(sb):
 
 
 SCENARIOS = {f.__name__: f for f in [stage_typo, speed_only, force_instance, exe_hash, hash_cache,
-                                     folder_reads, symlink_loop, subjects_added, user_files, lock,
-                                     race, records]}
+                                     folder_reads, symlink_loop, subjects_added, user_files,
+                                     names_inside, lock, race, records]}
 
 
 def main():
