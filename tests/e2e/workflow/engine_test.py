@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -157,8 +158,28 @@ def read(path):
 
 # ---- scenarios --------------------------------------------------------------------------
 
+def closing_times(r, wall):
+    """Check the closing line's run time against the stages' and the measured wall time;
+    returns the stages' "done in" times."""
+    done = [float(x) for x in re.findall(r"\] \S+: done in (\d+\.\d) s", r.err)]
+    m = re.search(r"finished in (\d+\.\d) s \((\d+\.\d) s of it planning\)", r.err)
+    if check(m, "closing line with the run time"):
+        total, plan = float(m.group(1)), float(m.group(2))
+        check(sum(done) + plan - 0.05 * (len(done) + 1) <= total <= wall + 0.05 and total > 0,
+              "run time %.1f s: stages %.1f s + planning %.1f s, measured %.2f s"
+              % (total, sum(done), plan, wall))
+    return done
+
+
 def first_run_then_skip(sb):
+    with open(sb.path("wf.yaml")) as f:
+        text = f.read()
+    with open(sb.path("wf.yaml"), "w") as f:  # a stage that takes a known time
+        f.write(text.replace("params: {seed: 1}", "params: {seed: 1, slow: 0.4}", 1))
+    t0 = time.monotonic()
     r = sb.run()
+    done = closing_times(r, time.monotonic() - t0)
+    check(done and done[0] >= 0.4, "stimuli slept 0.4 s: done in %s" % done[:1])
     check(names(r) == ORDER, "first run ran %s" % names(r))
     check(all(s == "COMPLETED" for s in r.statuses().values()) and len(r.statuses()) == 8,
           "first run statuses %s" % r.statuses())
@@ -184,7 +205,9 @@ def first_run_then_skip(sb):
     check(read(sb.path(RUN_DIR + "/eval/1_2.fingerprint")).splitlines()[1:] == ["file result.txt"],
           "a folder's sidecar lists what the stage wrote in it")
     check("input betas" in read(sb.path(RUN_DIR + "/eval/1_2/result.txt")), "folder output")
+    t0 = time.monotonic()
     r2 = sb.run()
+    closing_times(r2, time.monotonic() - t0)
     check(names(r2) == [], "second run ran %s" % names(r2))
     check(r2.statuses() == {i: "SKIPPED" for i in ORDER}, "second run statuses %s" % r2.statuses())
     check(all(row["exit_code"] == "-" for row in r2.trace()), "skipped rows have no exit code")
