@@ -80,6 +80,7 @@ typedef struct cache_entry {
     file_key key;
     char sha[BMC_SHA256_HEX];
     int fresh;       /* added or changed by this process           */
+    int counted;     /* already in this process's bmc_hash_stats   */
 } cache_entry;
 
 typedef struct hash_cache {
@@ -153,6 +154,7 @@ static void cache_put(hash_cache *c, const char *path, const file_key *key, cons
     e->key = *key;
     memcpy(e->sha, sha, BMC_SHA256_HEX);
     e->fresh = fresh;
+    e->counted = fresh; /* a fresh entry was just read and counted */
     c->any_fresh |= fresh;
 }
 
@@ -324,7 +326,8 @@ static int sha256_file(const char *path, const struct stat *st, char hex[BMC_SHA
     cache_entry *e = cache_get(&g_cache, canon);
     if (e && key_equal(&e->key, &k)) {
         memcpy(hex, e->sha, BMC_SHA256_HEX);
-        g_stats.files_cached++, g_stats.bytes_cached += (double)k.size;
+        if (!e->counted) g_stats.files_cached++, g_stats.bytes_cached += (double)k.size;
+        e->counted = 1;
         free(canon);
         return 0;
     }

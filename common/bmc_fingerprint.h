@@ -51,8 +51,9 @@ void bmc_hash_cache_close(void);
 /* 1 and the digest when path's current stat has an entry, else 0. Reads nothing. */
 int bmc_hash_cache_lookup(const char *path, char hex[BMC_SHA256_HEX]);
 
-/* Counts since the process started: files and bytes read to hash them, and files whose
- * hash came from the cache. */
+/* Counts since the process started: files and bytes read to hash them, and distinct files
+ * whose hash came from the cache (a file asked for again, from the cache, is not counted
+ * again: the figures are the tree's, not the number of questions). */
 typedef struct bmc_hash_stats {
     long files_read, files_cached;
     double bytes_read, bytes_cached;

@@ -44,31 +44,59 @@ static int hash_logged(hash_progress *hp, const char *path, char hex[BMC_SHA256_
     return rc;
 }
 
-/* Bytes (MiB) of path that the cache does not know (0 for folders: counted as they go). */
-static double uncached_mib(const char *path) {
+/* A file planning will read: its identity and size. */
+typedef struct file_id {
+    unsigned long long dev, ino;
+    double mib;
+} file_id;
+
+typedef struct file_ids {
+    file_id *v;
+    size_t n, cap;
+} file_ids;
+
+/* Add path when it is a regular file the cache does not know (folders count as they go). */
+static void add_uncached(file_ids *l, const char *path) {
     struct stat st;
     char hex[BMC_SHA256_HEX];
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || bmc_hash_cache_lookup(path, hex)) return 0;
-    return (double)st.st_size / 1048576.0;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || bmc_hash_cache_lookup(path, hex)) return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = xrealloc(l->v, bmc_mul_size(l->cap, sizeof *l->v));
+    }
+    l->v[l->n++] = (file_id){(unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                             (double)st.st_size / 1048576.0};
 }
 
-/* Sum what planning will read, and start a progress line when it is a lot. */
+static int cmp_file_id(const void *a, const void *b) {
+    const file_id *x = a, *y = b;
+    return x->dev != y->dev ? (x->dev < y->dev ? -1 : 1)
+           : x->ino != y->ino ? (x->ino < y->ino ? -1 : 1) : 0;
+}
+
+/* Sum what planning will read, each file once however many instances read it, and start a
+ * progress line when it is a lot. */
 static void progress_start(const wf_workflow *wf, hash_progress *hp) {
     memset(hp, 0, sizeof *hp);
+    file_ids l = {0};
     for (size_t k = 0; k < wf->n_inst; k++) {
         const wf_instance *in = &wf->inst[k];
-        hp->total_mib += uncached_mib(in->exe);
+        add_uncached(&l, in->exe);
         for (size_t i = 0; i < in->n_inputs; i++) {
             const wf_path *p = &in->inputs[i];
             if (p->producer != WF_NONE) continue;
             for (size_t r = 0; r < p->n_reads; r++) {
                 char *f = bmc_path_join(p->path, p->reads[r]);
-                hp->total_mib += uncached_mib(f);
+                add_uncached(&l, f);
                 free(f);
             }
-            if (!p->declared) hp->total_mib += uncached_mib(p->path);
+            if (!p->declared) add_uncached(&l, p->path);
         }
     }
+    if (l.n) qsort(l.v, l.n, sizeof *l.v, cmp_file_id);
+    for (size_t j = 0; j < l.n; j++)
+        if (j == 0 || cmp_file_id(&l.v[j], &l.v[j - 1])) hp->total_mib += l.v[j].mib;
+    free(l.v);
     hp->on = hp->total_mib >= PROGRESS_MIB;
     if (hp->on) bmc_progress_start(&hp->p, "fingerprints", "MiB", (long)hp->total_mib + 1);
 }

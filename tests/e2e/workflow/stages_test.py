@@ -11,7 +11,8 @@ usage: stages_test.py BIN_DIR DEMO_YAML SCENARIO
   stage_refuses    a stage run by hand refuses a user's file as its output (the file is kept)
                    and an output that is its input under another spelling
   study_tree       the 89-instance study of bench/workflow on a small synthetic NSD tree:
-                   planning reads only the declared files, a second plan none
+                   planning reads only the declared files, a second plan none (and says
+                   so counting each file once)
 Not here: the engine with a fake stage (engine_test.py, engine_safety_test.py).
 """
 import json
@@ -191,11 +192,12 @@ def study_tree(bindir, demo, tmp):
         f.write(bench_plan.workflow(nsd, weights))
     time.sleep(2.1)  # older than the hash cache's 2 s window
     results = os.path.join(tmp, "results")
-    counts = []
+    counts, cached = [], []
     for _ in range(2):
         p = workflow_run(bindir, wf, results, "--dry-run")
-        m = re.search(r"fingerprints: (\d+) files? read", p.stderr)
+        m = re.search(r"fingerprints: (\d+) files? read .*, (\d+) unchanged files? ", p.stderr)
         counts.append(int(m.group(1)) if m else -1)
+        cached.append(int(m.group(2)) if m else -1)
         check(p.returncode == 0 and len(p.stdout.splitlines()) == 89, "89 instances planned")
     sessions = sum(bench_plan_sessions().values())
     # per subject 6 ROI files + 6 label tables; the design and the stimuli file; the
@@ -203,6 +205,8 @@ def study_tree(bindir, demo, tmp):
     want = 8 * 12 + sessions + 2 + 1 + 4
     check(counts == [want, 0], "files read by the first and the second plan: %s, expected "
           "[%d, 0] of the tree's 10288" % (counts, want))
+    check(cached == [0, want], "files from the cache, each counted once although 64 "
+          "evaluations read the stimuli: %s, expected [0, %d]" % (cached, want))
 
 
 def bench_plan_sessions():

@@ -116,6 +116,21 @@ static void test_cache(const char *dir) {
     TEST_CHECK(hash_reads(cache, f1, hex) == 1 && bmc_path_exists(cache), "then remembered");
     TEST_CHECK(hash_reads(cache, f1, hex) == 0, "a second hash reads nothing");
     TEST_STREQ(hex, plain);
+    {   /* one file asked for three times is one cached file in the stats */
+        bmc_hash_cache_open(cache);
+        bmc_hash_stats before, after;
+        bmc_hash_stats_get(&before);
+        for (int rep = 0; rep < 3; rep++)
+            TEST_CHECK(bmc_sha256_path(f1, hex, &err) == 0, "%s", err.msg);
+        bmc_hash_stats_get(&after);
+        bmc_hash_cache_close();
+        TEST_CHECK(after.files_cached - before.files_cached == 1 &&
+                   after.bytes_cached - before.bytes_cached == 12.0 &&
+                   after.files_read == before.files_read,
+                   "a file hashed three times from the cache counts once: %ld files, %.0f bytes",
+                   after.files_cached - before.files_cached,
+                   after.bytes_cached - before.bytes_cached);
+    }
     /* Same size, same mtime, one byte different: ctime moved, so it is read again. */
     struct stat st;
     stat(f1, &st);
