@@ -8,8 +8,8 @@ usage: stages_test.py BIN_DIR DEMO_YAML SCENARIO
   demo_bad_value   a value bmc-train rejects (grid [3, 1] on 2 ranks): reported at the value
   check_reports    every stage's --check: speed-only keys as docs/WORKFLOWS.md lists them;
                    bmc-extract-fmri declares one subject's files of nsd_root, not the rest
-  stage_refuses    a stage run by hand refuses a user's file as its output (the file is kept)
-                   and an output that is its input under another spelling
+  stage_refuses    a stage run by hand refuses a user's file or folder as its output (they
+                   are kept) and an output that is its input under another spelling
   study_tree       the 89-instance study of bench/workflow on a small synthetic NSD tree:
                    planning reads only the declared files, a second plan none (and says
                    so counting each file once)
@@ -172,6 +172,26 @@ def stage_refuses(bindir, demo, tmp):
     check(p.returncode == 2 and "output 'nsd_root' (%s/d/../mine.h5) is input 'stimuli'" % tmp
           in p.stderr, "an output that is an input under another spelling: %s" % p.stderr)
     check(open(mine).read() == "my data\n", "the input survives")
+    # A user's folder named as a folder output (bmc-train's maps, bmc-synth brain's tree).
+    folder = os.path.join(tmp, "userdir")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "notes.txt"), "w") as f:
+        f.write("my notes\n")
+    for words, cfg_ in (
+            (["bmc-train"], {"inputs": {"fmri": mine, "features": mine},
+                             "outputs": {"model": tmp + "/m.h5", "maps": folder}, "params": {}}),
+            (["bmc-synth", "brain"], {"inputs": {"stimuli": mine, "features": tmp + "/c.h5"},
+                                      "outputs": {"nsd_root": folder}, "params": {}})):
+        with open(cfg, "w") as f:
+            json.dump(cfg_, f)
+        p = subprocess.run([os.path.join(bindir, words[0])] + words[1:] + ["--config", cfg],
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 2 and "(%s) exists and carries no brainmclip stamp" % folder
+              in p.stderr, "%s: a user's folder as output is refused: %s" % (words, p.stderr))
+        check(os.listdir(folder) == ["notes.txt"] and
+              open(os.path.join(folder, "notes.txt")).read() == "my notes\n" and
+              not [f for f in os.listdir(tmp) if "partial" in f or "replaced" in f],
+              "%s: the user's folder survives, nothing left beside it" % words)
 
 
 def study_tree(bindir, demo, tmp):
