@@ -428,7 +428,7 @@ int bmc_sha256_path(const char *path, char hex[BMC_SHA256_HEX], bmc_err *err) {
     file_list files = {0};
     dir_stack stack = {.n = 0};
     int rc = list_files(path, "", &st, &stack, &files, err);
-    if (rc == 0) qsort(files.rel, files.n, sizeof *files.rel, cmp_str);
+    if (rc == 0 && files.n) qsort(files.rel, files.n, sizeof *files.rel, cmp_str);
     bmc_sha256 h;
     bmc_sha256_init(&h);
     for (size_t i = 0; i < files.n && rc == 0; i++) {

@@ -89,7 +89,7 @@ int bmc_sidecar_write(const char *path, const char *fingerprint, bmc_err *err) {
         entries_free(&l);
         return -1;
     }
-    qsort(l.line, l.n, sizeof *l.line, cmp_line);
+    if (l.n) qsort(l.line, l.n, sizeof *l.line, cmp_line);
     size_t len = strlen(fingerprint ? fingerprint : "none") + 2;
     for (size_t k = 0; k < l.n; k++) len += strlen(l.line[k]) + 1;
     char *text = xmalloc(len), *p = text;
@@ -161,7 +161,7 @@ static int folder_matches_manifest(const char *path, char *sidecar, char *why, s
     int ok = 1;
     bmc_err err = {0};
     if (listed.n > 0) {
-        qsort(listed.line, listed.n, sizeof *listed.line, cmp_line);
+        if (listed.n) qsort(listed.line, listed.n, sizeof *listed.line, cmp_line);
         if (walk(path, "", &found, &err) != 0) {
             snprintf(why, why_len, "%s", err.msg);
             ok = 0;

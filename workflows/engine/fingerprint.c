@@ -117,7 +117,7 @@ static int hash_declared(hash_progress *hp, const wf_instance *in, wf_path *p,
                                 "stage reads%s",
                                 p->name, in->name, p->path, p->missing[0],
                                 p->n_missing > 1 ? " (and more)" : "");
-    qsort(p->reads, p->n_reads, sizeof *p->reads, cmp_str);
+    if (p->n_reads) qsort(p->reads, p->n_reads, sizeof *p->reads, cmp_str);
     *files = bmc_cfg_new_map();
     bmc_sha256 h;
     bmc_sha256_init(&h);

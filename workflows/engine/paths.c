@@ -101,7 +101,7 @@ static void protected_paths(const wf_workflow *wf, ident_list *l) {
             if (lstat(wf->inst[k].outputs[o].path, &st) == 0 && S_ISLNK(st.st_mode)) continue;
             outs[n_out++] = wf->inst[k].outputs[o].canonical;
         }
-    qsort(outs, n_out, sizeof *outs, cmp_str);
+    if (n_out) qsort(outs, n_out, sizeof *outs, cmp_str);
     for (size_t k = 0; k < wf->n_inst; k++) {
         const wf_instance *in = &wf->inst[k];
         for (size_t i = 0; i < in->n_inputs; i++) {

@@ -40,7 +40,7 @@ static int link_inputs(wf_workflow *wf, bmc_err *err) {
     for (size_t k = 0; k < wf->n_inst; k++)
         for (size_t o = 0; o < wf->inst[k].n_outputs; o++)
             refs[m++] = (out_ref){wf->inst[k].outputs[o].canonical, k};
-    qsort(refs, n_out, sizeof *refs, cmp_out_ref);
+    if (n_out) qsort(refs, n_out, sizeof *refs, cmp_out_ref);
     int rc = 0;
     for (size_t k = 0; k < wf->n_inst && rc == 0; k++) {
         wf_instance *in = &wf->inst[k];

@@ -223,28 +223,36 @@ int wf_lock_probe(const char *run_dir, bmc_err *err) {
     return rc;
 }
 
+/* wf_lock_take's way out on an error: nothing held, nothing allocated; -1. */
+static int take_failed(wf_lock *lk, int fd) {
+    if (fd >= 0) close(fd);
+    free(lk->path);
+    lk->path = NULL;
+    return -1;
+}
+
 int wf_lock_take(const char *run_dir, const char *command, wf_lock *lk, bmc_err *err) {
     lk->fd = -1;
     lk->path = lock_path(run_dir);
     char *dir = bmc_dirname(lk->path);
     int rc = bmc_mkdir_p(dir, err);
     free(dir);
-    if (rc) return -1;
+    if (rc) return take_failed(lk, -1);
     int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return bmc_err_set(err, "check the permissions of the run directory",
-                           "cannot open the lock %s: %s", lk->path, strerror(errno));
+    if (fd < 0) {
+        bmc_err_set(err, "check the permissions of the run directory",
+                    "cannot open the lock %s: %s", lk->path, strerror(errno));
+        return take_failed(lk, -1);
+    }
     if (lock_busy(fd, LOCK_EX)) {
         held_error(run_dir, lk->path, fd, err);
-        close(fd);
-        return -1;
+        return take_failed(lk, fd);
     }
     char *who = holder_text(fd);
     if (who[0]) { /* written by a run that is gone without releasing it */
         stale_error(run_dir, lk->path, who, err);
         free(who);
-        close(fd);
-        return -1;
+        return take_failed(lk, fd);
     }
     free(who);
     char host[256] = "", started[32];
@@ -257,10 +265,7 @@ int wf_lock_take(const char *run_dir, const char *command, wf_lock *lk, bmc_err 
         rc = bmc_err_set(err, "check free space in the run directory", "cannot write the lock %s: %s",
                          lk->path, strerror(errno));
     free(text);
-    if (rc) {
-        close(fd);
-        return -1;
-    }
+    if (rc) return take_failed(lk, fd);
     lk->fd = fd;
     return 0;
 }
