@@ -37,8 +37,12 @@ bmc_add_test(NAME workflow.unit.fs_cache LABEL unit TARGET test_fs_cache TIMEOUT
 
 # The real stage programs under the same rules: --check through the demo workflow, each
 # stage's report, and a stage run by hand refusing to destroy anything.
-foreach(scenario demo_typo demo_bad_value check_reports stage_refuses study_tree)
+foreach(scenario demo_typo demo_bad_value check_reports stage_refuses)
   bmc_add_test(NAME workflow.stages.${scenario} LABEL e2e TIMEOUT 120
     COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/workflow/stages_test.py
             $<TARGET_FILE_DIR:bmc-workflow> ${CMAKE_SOURCE_DIR}/workflows/demo.yaml ${scenario})
 endforeach()
+# The 89-instance study plans every stage's --check: a pipeline for the sanitizer pass.
+bmc_add_test(NAME workflow.stages.study_tree LABEL e2e pipeline TIMEOUT 120
+  COMMAND ${BMC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/workflow/stages_test.py
+          $<TARGET_FILE_DIR:bmc-workflow> ${CMAKE_SOURCE_DIR}/workflows/demo.yaml study_tree)
