@@ -204,13 +204,12 @@ void metric_draw_items(long *idx, long n, long way, uint64_t seed, long draw) {
     free(perm);
 }
 
-void metric_retrieval_draw(double *image_acc, double *brain_acc, const double *S, long n,
-                           long way, uint64_t seed, long draw) {
+long metric_retrieval_draw_hits(long *items, uint8_t *image_hit, uint8_t *brain_hit,
+                                const double *S, long n, long way, uint64_t seed, long draw) {
     BMC_CHECK(n >= 1 && way >= 1);
     if (way > n) way = n;
     long *idx = XNEW(idx, way);
     metric_draw_items(idx, n, way, seed, draw);
-    long image_hits = 0, brain_hits = 0;
     for (long a = 0; a < way; a++) {
         size_t i = (size_t)idx[a];
         double own = S[i * (size_t)n + i];
@@ -221,12 +220,28 @@ void metric_retrieval_draw(double *image_acc, double *brain_acc, const double *S
             if (S[i * (size_t)n + j] >= own) image_ok = 0; /* pred i vs real j */
             if (S[j * (size_t)n + i] >= own) brain_ok = 0; /* real i vs pred j */
         }
-        image_hits += image_ok;
-        brain_hits += brain_ok;
+        if (items) items[a] = idx[a];
+        if (image_hit) image_hit[a] = (uint8_t)image_ok;
+        if (brain_hit) brain_hit[a] = (uint8_t)brain_ok;
+    }
+    free(idx);
+    return way;
+}
+
+void metric_retrieval_draw(double *image_acc, double *brain_acc, const double *S, long n,
+                           long way, uint64_t seed, long draw) {
+    BMC_CHECK(n >= 1 && way >= 1);
+    if (way > n) way = n;
+    uint8_t *hits = XNEW(hits, 2 * (size_t)way);
+    metric_retrieval_draw_hits(NULL, hits, hits + way, S, n, way, seed, draw);
+    long image_hits = 0, brain_hits = 0;
+    for (long a = 0; a < way; a++) {
+        image_hits += hits[a];
+        brain_hits += hits[way + a];
     }
     *image_acc = (double)image_hits / (double)way;
     *brain_acc = (double)brain_hits / (double)way;
-    free(idx);
+    free(hits);
 }
 
 void metric_interval_of(metric_interval *out, const double *acc, long draws) {

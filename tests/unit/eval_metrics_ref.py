@@ -64,7 +64,16 @@ def features(d, m):
     success_cnt = np.sum(success, 0)
     save(d, "two_way", [np.mean(success_cnt) / (nd - 1)])
 
-    # MindEye retrieval on the C draws: emb = real (clip), emb_ = pred (brain).
+    # MindEye retrieval on the C draws: emb = real (clip), emb_ = pred (brain). Their
+    # batchwise_cosine_similarity(Z, B) divides Z @ B.T by the norms and returns the
+    # transpose, so [r, c] = cos(B_r, Z_c): fwd_sim = bcs(emb_, emb) has one row per image,
+    # and top-1 per row is image -> brain (our brain_acc); bwd_sim is brain -> image.
+    # The test's all-zero prediction row gives 0/0 there; metrics.h defines that cosine as 0
+    # (nan_to_num), where MindEye's code would rank NaN above everything.
+    def batchwise_cosine_similarity(Z, B):
+        norms = Z.norm(dim=1, keepdim=True) @ B.norm(dim=1, keepdim=True).T
+        return torch.nan_to_num(((Z @ B.T) / norms).T, nan=0.0)
+
     way, draws = m["way"], m["draws"]
     idx = load(d, "draw_idx.i64", np.int64, (draws, way))
     fwds, bwds = [], []
@@ -72,8 +81,8 @@ def features(d, m):
         emb = torch.nn.functional.normalize(tb[idx[k]], dim=-1)
         emb_ = torch.nn.functional.normalize(ta[idx[k]], dim=-1)
         labels = torch.arange(way)
-        bwd_sim = emb @ emb_.T   # clip, brain
-        fwd_sim = emb_ @ emb.T   # brain, clip
+        bwd_sim = batchwise_cosine_similarity(emb, emb_)
+        fwd_sim = batchwise_cosine_similarity(emb_, emb)
         fwds.append((torch.argsort(fwd_sim, axis=1)[:, -1] == labels).double().mean().item())
         bwds.append((torch.argsort(bwd_sim, axis=1)[:, -1] == labels).double().mean().item())
     fwds, bwds = np.array(fwds), np.array(bwds)

@@ -138,17 +138,18 @@ static void test_features(void) {
     free(meta);
 
     if (run_reference("features", dir) == 0) {
-        double r[T], r2[T], cos[ND], two, fwd[DRAWS], bwd[DRAWS];
+        double r[T], r2[T], cos[ND], two, img[DRAWS], brn[DRAWS];
         metric_pearson_per_target(r, pt, rt, N, T);
         metric_r2_per_target(r2, pt, rt, N, T);
         metric_cosine_rows(cos, pd, rd, ND, D);
         two = metric_two_way(pd, rd, ND, D);
         metric_retrieval topk;
-        metric_retrieval_topk(&topk, fwd, bwd, pd, rd, ND, D, WAY, DRAWS, 42);
+        metric_retrieval_topk(&topk, img, brn, pd, rd, ND, D, WAY, DRAWS, 42);
         double *S = XNEW(S, ND * ND);
         metric_cosine_matrix(S, pd, rd, ND, D);
-        double summary[6] = {topk.image.mean, topk.image.lo, topk.image.hi,
-                             topk.brain.mean, topk.brain.lo, topk.brain.hi};
+        /* MindEye's fwd (first in the reference's summary) is image → brain = our brain. */
+        double summary[6] = {topk.brain.mean, topk.brain.lo, topk.brain.hi,
+                             topk.image.mean, topk.image.lo, topk.image.hi};
         double *w;
         compare("pearson", r, w = read_ref(dir, "pearson", T), T, 1e-3, 1e-9), free(w);
         compare("r2", r2, w = read_ref(dir, "r2", T), T, 1e-3, 1e-9), free(w);
@@ -158,10 +159,24 @@ static void test_features(void) {
         compare("cosine_matrix", S, w = read_ref(dir, "cosmat", ND * ND), ND * ND, 1e-3, 1e-9);
         free(w);
         compare("two_way", &two, w = read_ref(dir, "two_way", 1), 1, 1e-3, 1e-12), free(w);
-        compare("retrieval_fwd_draws", fwd, w = read_ref(dir, "retr_fwd", DRAWS), DRAWS, 1e-3,
-                1e-12), free(w);
-        compare("retrieval_bwd_draws", bwd, w = read_ref(dir, "retr_bwd", DRAWS), DRAWS, 1e-3,
-                1e-12), free(w);
+        compare("retrieval_brain_is_mindeye_fwd", brn, w = read_ref(dir, "retr_fwd", DRAWS),
+                DRAWS, 1e-3, 1e-12), free(w);
+        compare("retrieval_image_is_mindeye_bwd", img, w = read_ref(dir, "retr_bwd", DRAWS),
+                DRAWS, 1e-3, 1e-12), free(w);
+        /* Item by item: the hits average to the draw's accuracies, items are the draw's. */
+        int hits_ok = 1;
+        for (long k = 0; k < DRAWS; k++) {
+            long items[WAY];
+            uint8_t ih[WAY], bh[WAY];
+            long way = metric_retrieval_draw_hits(items, ih, bh, S, ND, WAY, 42, k);
+            long si = 0, sb = 0;
+            for (long a = 0; a < way; a++) {
+                si += ih[a], sb += bh[a];
+                hits_ok &= items[a] == idx[k * WAY + a] && ih[a] <= 1 && bh[a] <= 1;
+            }
+            hits_ok &= way == WAY && (double)si / WAY == img[k] && (double)sb / WAY == brn[k];
+        }
+        TEST_CHECK(hits_ok, "metric_retrieval_draw_hits: items and hits match the draws");
         compare("retrieval_summary", summary, w = read_ref(dir, "retr_summary", 6), 6, 1e-3,
                 1e-12), free(w);
         printf("two-way %.4f, retrieval image %.3f [%.3f, %.3f] brain %.3f\n", two,

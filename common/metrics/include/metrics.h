@@ -46,10 +46,21 @@ void metric_draw_items(long *idx, long n, long way, uint64_t seed, long draw);
 /* One retrieval draw on the cosine matrix S [n, n] of metric_cosine_matrix: the items of
  * metric_draw_items(·, n, min(way, n), seed, draw); *image_acc = fraction of drawn pred rows
  * whose own real column has the strictly largest similarity among the drawn columns (brain →
- * image, MindEye's "fwd"); *brain_acc = the same for real rows over drawn pred rows (image →
- * brain, MindEye's "bwd"). Ties count as misses. way > n is clamped to n. */
+ * image: a prediction picks its image; MindEye's "bwd"); *brain_acc = the same for real rows
+ * over drawn pred rows (image → brain: an image picks its prediction; MindEye's "fwd").
+ * MindEye's batchwise_cosine_similarity(Z, B) returns cos(B_r, Z_c) at [r, c] (a transpose),
+ * so its fwd_sim = batchwise_cosine_similarity(brain, clip) has image rows and its top-1 per
+ * row is image → brain (docs/FORMATS.md, bmc.eval). Ties count as misses. way > n is clamped
+ * to n. */
 void metric_retrieval_draw(double *image_acc, double *brain_acc, const double *S, long n,
                            long way, uint64_t seed, long draw);
+
+/* The same draw item by item: items[k] (k < min(way, n)) = the k-th drawn item (the order of
+ * metric_draw_items), image_hit[k] / brain_hit[k] = 1 when item k is retrieved correctly in
+ * that direction, else 0. The accuracies of metric_retrieval_draw are the means of the hits.
+ * Returns min(way, n). Any output may be NULL. */
+long metric_retrieval_draw_hits(long *items, uint8_t *image_hit, uint8_t *brain_hit,
+                                const double *S, long n, long way, uint64_t seed, long draw);
 
 /* Mean and 95 % interval of per-draw accuracies, as MindEye: sd = population standard
  * deviation (np.std, ddof = 0), interval = mean ± z·sd/√draws with z = 1.959963984540054
@@ -62,8 +73,8 @@ typedef struct metric_interval {
 void metric_interval_of(metric_interval *out, const double *acc, long draws);
 
 typedef struct metric_retrieval {
-    metric_interval image; /* brain → image (pred row picks among real columns) */
-    metric_interval brain; /* image → brain (real row picks among pred rows)    */
+    metric_interval image; /* brain → image (pred row picks among real columns; MindEye bwd) */
+    metric_interval brain; /* image → brain (real row picks among pred rows; MindEye fwd)    */
     long way;              /* the way actually used: min(way, n)                 */
     long draws;
 } metric_retrieval;
