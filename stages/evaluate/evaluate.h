@@ -15,6 +15,8 @@
 #include "metrics.h"
 
 enum { EV_DETAIL = 0, EV_SEMANTIC = 1, EV_FUSED = 2, EV_N_BRANCH = 3 };
+/* bmc.eval layout version (2: per-draw image subsets and hits, docs/FORMATS.md). */
+enum { EV_FORMAT_VERSION = 2 };
 typedef enum { EV_RESCALE_NONE = 0, EV_RESCALE_TEST = 1, EV_RESCALE_TRAIN = 2 } ev_rescale;
 
 extern const char *const ev_branch_name[EV_N_BRANCH]; /* "detail", "semantic", "fused" */
@@ -129,6 +131,7 @@ typedef struct ev_scores {
     double *Q;                  /* m × G: cos(pred_i, gallery_g)                          */
     double *cos_global, *cos_all, *two_way; /* m                                          */
     double *ret_image, *ret_brain;          /* draws                                      */
+    uint8_t *hit_image, *hit_brain;         /* draws × way_used: per drawn item, 1 = hit  */
     long long *retrieved;       /* m: gallery image id                                    */
     double *pixcorr, *ssim;     /* m, or NULL without stimuli                             */
     metric_interval image, brain;

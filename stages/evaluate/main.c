@@ -178,7 +178,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
     }
     bmc_h5 out, pred;
     int out_made = 0, pred_made = 0, montage_made = 0;
-    int rc = bmc_h5_create(&out, s->comm, p->out_eval, "bmc.eval", 1, err);
+    int rc = bmc_h5_create(&out, s->comm, p->out_eval, "bmc.eval", EV_FORMAT_VERSION, err);
     out_made = !rc;
     if (!rc) rc = bmc_stage_provenance(s, &out, err);
     if (!rc && p->out_predictions) {

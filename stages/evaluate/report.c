@@ -79,7 +79,12 @@ static void branch_choices(ev_scores *sc, long m, long G, const long long *galle
     }
 }
 
-static void scores_alloc(ev_scores *sc, long m, long G, long draws, int full) {
+/* The way actually used: min(way, m). */
+static long way_used(const ev_plan *p, const ev_inputs *in) {
+    return p->way < in->m ? p->way : in->m;
+}
+
+static void scores_alloc(ev_scores *sc, long m, long G, long draws, long way, int full) {
     memset(sc, 0, sizeof *sc);
     sc->S = XNEW(sc->S, (size_t)m * (size_t)m);
     if (full) {
@@ -91,6 +96,8 @@ static void scores_alloc(ev_scores *sc, long m, long G, long draws, int full) {
     sc->two_way = xcalloc((size_t)m, sizeof(double));
     sc->ret_image = xcalloc((size_t)draws, sizeof(double));
     sc->ret_brain = xcalloc((size_t)draws, sizeof(double));
+    sc->hit_image = xcalloc(bmc_mul_size((size_t)draws, (size_t)way), 1);
+    sc->hit_brain = xcalloc(bmc_mul_size((size_t)draws, (size_t)way), 1);
     sc->retrieved = xcalloc((size_t)m, sizeof(long long));
     sc->mean_pixcorr = sc->mean_ssim = sc->mean_pearson = sc->mean_r2 = NAN;
 }
@@ -104,6 +111,8 @@ void ev_scores_free(ev_scores *s) {
     free(s->two_way);
     free(s->ret_image);
     free(s->ret_brain);
+    free(s->hit_image);
+    free(s->hit_brain);
     free(s->retrieved);
     free(s->pixcorr);
     free(s->ssim);
@@ -117,7 +126,8 @@ void ev_score(const ev_plan *p, const ev_inputs *in, ev_sums sums[2], MPI_Comm c
     BMC_MPI(MPI_Comm_size(comm, &P));
     long m = in->m, G = in->G;
     size_t mm = (size_t)m * (size_t)m, mg = (size_t)m * (size_t)G;
-    for (int b = 0; b < EV_N_BRANCH; b++) scores_alloc(&sc[b], m, G, p->draws, rank == 0);
+    long way = way_used(p, in);
+    for (int b = 0; b < EV_N_BRANCH; b++) scores_alloc(&sc[b], m, G, p->draws, way, rank == 0);
     if (rank == 0) {
         double w = p->fusion_weight;
         for (int b = 0; b < 2; b++) {
@@ -137,26 +147,37 @@ void ev_score(const ev_plan *p, const ev_inputs *in, ev_sums sums[2], MPI_Comm c
         }
         for (int b = 0; b < EV_N_BRANCH; b++) branch_choices(&sc[b], m, G, in->gallery_ids);
     }
-    /* Retrieval draws: S everywhere, draws split over ranks, results gathered (exact). */
+    /* Retrieval draws: S everywhere, draws split over ranks, per-item hits gathered (exact). */
     long d0, nd;
     bmc_rowblock(p->draws, P, rank, &d0, &nd);
     int *counts = XNEW(counts, P), *displs = XNEW(displs, P);
     for (int r = 0; r < P; r++) {
         long a, n;
         bmc_rowblock(p->draws, P, r, &a, &n);
-        counts[r] = (int)n;
-        displs[r] = (int)a;
+        counts[r] = (int)(n * way);
+        displs[r] = (int)(a * way);
     }
-    double *mine = XNEW(mine, 2 * (size_t)(nd > 0 ? nd : 1));
+    uint8_t *mine = XNEW(mine, 2 * (size_t)(nd > 0 ? nd : 1) * (size_t)way);
     for (int b = 0; b < EV_N_BRANCH; b++) {
         ev_scores *s = &sc[b];
         BMC_MPI(MPI_Bcast(s->S, (int)mm, MPI_DOUBLE, 0, comm));
         for (long k = 0; k < nd; k++)
-            metric_retrieval_draw(&mine[k], &mine[nd + k], s->S, m, p->way, p->seed, d0 + k);
-        BMC_MPI(MPI_Allgatherv(mine, (int)nd, MPI_DOUBLE, s->ret_image, counts, displs,
-                               MPI_DOUBLE, comm));
-        BMC_MPI(MPI_Allgatherv(mine + nd, (int)nd, MPI_DOUBLE, s->ret_brain, counts, displs,
-                               MPI_DOUBLE, comm));
+            metric_retrieval_draw_hits(NULL, &mine[(size_t)k * (size_t)way],
+                                       &mine[(size_t)(nd + k) * (size_t)way], s->S, m, p->way,
+                                       p->seed, d0 + k);
+        BMC_MPI(MPI_Allgatherv(mine, (int)(nd * way), MPI_UINT8_T, s->hit_image, counts, displs,
+                               MPI_UINT8_T, comm));
+        BMC_MPI(MPI_Allgatherv(mine + (size_t)nd * (size_t)way, (int)(nd * way), MPI_UINT8_T,
+                               s->hit_brain, counts, displs, MPI_UINT8_T, comm));
+        for (long d = 0; d < p->draws; d++) {
+            long hi = 0, hb = 0;
+            for (long k = 0; k < way; k++) {
+                hi += s->hit_image[(size_t)d * (size_t)way + (size_t)k];
+                hb += s->hit_brain[(size_t)d * (size_t)way + (size_t)k];
+            }
+            s->ret_image[d] = (double)hi / (double)way;
+            s->ret_brain[d] = (double)hb / (double)way;
+        }
         metric_interval_of(&s->image, s->ret_image, p->draws);
         metric_interval_of(&s->brain, s->ret_brain, p->draws);
         /* Per-image results and summaries to every rank. */
@@ -187,6 +208,32 @@ static int write_vec(bmc_h5 *f, const char *name, bmc_dtype t, long n, const voi
     return bmc_h5_write_rows(f, name, t, 0, f->rank == 0 ? dim : 0, data, err);
 }
 
+/* Collective: a rows × cols dataset written by rank 0 from data (same on every rank). */
+static int write_mat(bmc_h5 *f, const char *name, bmc_dtype t, long rows, long cols,
+                     const void *data, bmc_err *err) {
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+    if (bmc_h5_create_dataset(f, name, t, 2, dims, NULL, err)) return -1;
+    return bmc_h5_write_rows(f, name, t, 0, f->rank == 0 ? dims[0] : 0, data, err);
+}
+
+/* Collective: /images/retrieval_draws [draws, way]: the image ids of every draw, in the order
+ * of metric_draw_items (the hits' order). */
+static int write_draws(const ev_plan *p, const ev_inputs *in, bmc_h5 *out, bmc_err *err) {
+    long way = way_used(p, in);
+    size_t n = bmc_mul_size((size_t)p->draws, (size_t)way);
+    long long *ids = XNEW(ids, n);
+    long *idx = XNEW(idx, way);
+    for (long d = 0; d < p->draws && out->rank == 0; d++) {
+        metric_draw_items(idx, in->m, way, p->seed, d);
+        for (long k = 0; k < way; k++)
+            ids[(size_t)d * (size_t)way + (size_t)k] = in->eval_ids[idx[k]];
+    }
+    int rc = write_mat(out, "/images/retrieval_draws", BMC_I64, p->draws, way, ids, err);
+    free(idx);
+    free(ids);
+    return rc;
+}
+
 static int set_f64(bmc_h5 *f, const char *obj, const char *k, double v, int rc, bmc_err *err) {
     return rc ? rc : bmc_h5_attr_set_f64(f, obj, k, v, err);
 }
@@ -214,6 +261,8 @@ int ev_write_eval(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
     int rc = write_vec(out, "/images/eval_ids", BMC_I64, in->m, in->eval_ids, err);
     if (!rc) rc = write_vec(out, "/images/align_ids", BMC_I64, in->k, in->align_ids, err);
     if (!rc) rc = write_vec(out, "/images/gallery_ids", BMC_I64, in->G, in->gallery_ids, err);
+    if (!rc) rc = write_draws(p, in, out, err);
+    long way = way_used(p, in);
     char name[300];
     for (int b = 0; b < EV_N_BRANCH && !rc; b++) {
         const ev_scores *s = &sc[b];
@@ -232,6 +281,10 @@ int ev_write_eval(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
             snprintf(name, sizeof name, "/%s/%s", bn, ds[k].leaf);
             rc = write_vec(out, name, ds[k].t, ds[k].n, ds[k].v, err);
         }
+        snprintf(name, sizeof name, "/%s/retrieval_image_hits", bn);
+        if (!rc) rc = write_mat(out, name, BMC_U8, p->draws, way, s->hit_image, err);
+        snprintf(name, sizeof name, "/%s/retrieval_brain_hits", bn);
+        if (!rc) rc = write_mat(out, name, BMC_U8, p->draws, way, s->hit_brain, err);
         snprintf(name, sizeof name, "/%s", bn);
         if (b < 2) {
             const ev_decoder *d = &in->dec[b];
@@ -258,7 +311,6 @@ int ev_write_eval(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
         rc = set_f64(out, name, "retrieval_brain_hi", s->brain.hi, rc, err);
     }
     char *models = join_paths(p->models, p->n_models);
-    long way = p->way < in->m ? p->way : in->m;
     rc = set_i64(out, "/", "train_subject", p->train_subject, rc, err);
     rc = set_i64(out, "/", "test_subject", p->test_subject, rc, err);
     rc = set_i64(out, "/", "cross", in->cross, rc, err);
@@ -300,14 +352,14 @@ int ev_write_json(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
     if (rank == 0) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "format", "bmc.eval");
-        cJSON_AddNumberToObject(root, "format_version", 1);
+        cJSON_AddNumberToObject(root, "format_version", EV_FORMAT_VERSION);
         cJSON_AddNumberToObject(root, "train_subject", (double)p->train_subject);
         cJSON_AddNumberToObject(root, "test_subject", (double)p->test_subject);
         cJSON_AddBoolToObject(root, "cross", in->cross);
         cJSON_AddNumberToObject(root, "n_eval", (double)in->m);
         cJSON_AddNumberToObject(root, "n_align", (double)in->k);
         cJSON_AddNumberToObject(root, "n_gallery", (double)in->G);
-        cJSON_AddNumberToObject(root, "way", (double)(p->way < in->m ? p->way : in->m));
+        cJSON_AddNumberToObject(root, "way", (double)way_used(p, in));
         cJSON_AddNumberToObject(root, "way_requested", (double)p->way);
         cJSON_AddNumberToObject(root, "draws", (double)p->draws);
         cJSON_AddNumberToObject(root, "fusion_weight", p->fusion_weight);

@@ -237,7 +237,7 @@ def compare(tag, out, want, inputs):
     ds, at = read_h5(out["eval"])
     wds = want["datasets"]
     check(set(ds) == set(wds), f"{tag}: datasets {sorted(set(ds) ^ set(wds))} differ from spec")
-    exact = ("_ids", "retrieval_image", "retrieval_brain", "/alpha")
+    exact = ("_ids", "retrieval_image", "retrieval_brain", "_hits", "retrieval_draws", "/alpha")
     worst = (0.0, "")
     for k, v in wds.items():
         if k not in ds:

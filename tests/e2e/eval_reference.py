@@ -185,18 +185,23 @@ def two_way_per_image(R):
 
 
 def retrieval(S, way, draws, seed):
-    """per-draw top-1 accuracies (image, brain) on S[i, j] = sim(pred_i, real_j)."""
+    """per-draw top-1 accuracies (image, brain) on S[i, j] = sim(pred_i, real_j), the drawn
+    items [draws, way] and the per-item hits (image = brain -> image: row i's own column is the
+    strict maximum; brain = image -> brain: column i's own row)."""
     m = len(S)
+    way = min(way, m)
     img, brn = np.empty(draws), np.empty(draws)
+    items = np.empty((draws, way), np.int64)
+    hi, hb = np.empty((draws, way), np.uint8), np.empty((draws, way), np.uint8)
     for d in range(draws):
         idx = draw_items(m, way, seed, d)
         sub = S[np.ix_(idx, idx)]
         own = np.diag(sub)
         off = sub.copy()
         np.fill_diagonal(off, -np.inf)
-        img[d] = np.mean(own > off.max(1))
-        brn[d] = np.mean(own > off.max(0))
-    return img, brn
+        items[d], hi[d], hb[d] = idx, own > off.max(1), own > off.max(0)
+        img[d], brn[d] = hi[d].mean(), hb[d].mean()
+    return img, brn, items, hi, hb
 
 
 def interval(acc):
@@ -313,8 +318,10 @@ def evaluate(inputs, params):
     for b in BRANCHES + ("fused",):
         ds[f"/{b}/cosine_global"], ds[f"/{b}/cosine_all"] = cg[b], ca[b]
         ds[f"/{b}/two_way_per_image"] = two_way_per_image(R[b])
-        img, brn = retrieval(S[b], way, int(p["draws"]), int(p["seed"]))
+        img, brn, items, hi, hb = retrieval(S[b], way, int(p["draws"]), int(p["seed"]))
         ds[f"/{b}/retrieval_image"], ds[f"/{b}/retrieval_brain"] = img, brn
+        ds[f"/{b}/retrieval_image_hits"], ds[f"/{b}/retrieval_brain_hits"] = hi, hb
+        ds["/images/retrieval_draws"] = evals[items]
         ret = gallery[np.argmax(C[b], axis=1)]      # first maximum = the smaller id
         ds[f"/{b}/retrieved_ids"] = ret
         at = {}
@@ -340,12 +347,12 @@ def evaluate(inputs, params):
             at.update(mapping=maps[b]["name"], x_group=a["x_group"], y_dataset=a["y_dataset"],
                       form=a["form"], t=int(a["t"]))
         attrs["/" + b] = at
-    attrs["/"] = dict(format="bmc.eval", format_version=1, train_subject=p["train_subject"],
+    attrs["/"] = dict(format="bmc.eval", format_version=2, train_subject=p["train_subject"],
                       test_subject=p["test_subject"], cross=cross, n_eval=m, n_align=len(align),
                       n_gallery=len(gallery), fusion_weight=w, rescale=p["rescale"], way=way,
                       draws=int(p["draws"]), seed=int(p["seed"]), align_seed=int(p["align_seed"]),
                       gallery=p["gallery"], ssim_mode=p["ssim"])
-    doc = {"format": "bmc.eval", "format_version": 1, "train_subject": p["train_subject"],
+    doc = {"format": "bmc.eval", "format_version": 2, "train_subject": p["train_subject"],
            "test_subject": p["test_subject"], "cross": cross, "n_eval": m, "n_align": len(align),
            "n_gallery": len(gallery), "way": way, "draws": int(p["draws"]), "fusion_weight": w,
            "metrics": js}
