@@ -12,6 +12,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_error.h"
+#include "bmc_rng.h"
 #include "metrics.h"
 
 /* ---- per-target metrics ------------------------------------------------------------------ */
@@ -173,29 +174,13 @@ void metric_cosine_matrix(double *S, const float *pred, const float *real, long 
 
 /* ---- seeded draws and retrieval ---------------------------------------------------------- */
 
-static uint64_t splitmix64_next(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform integer in [0, range), range ≥ 1, by rejection (no modulo bias). */
-static uint64_t uniform_below(uint64_t *state, uint64_t range) {
-    uint64_t threshold = (0 - range) % range; /* 2^64 mod range */
-    for (;;) {
-        uint64_t x = splitmix64_next(state);
-        if (x >= threshold) return x % range;
-    }
-}
-
 void metric_draw_items(long *idx, long n, long way, uint64_t seed, long draw) {
     BMC_CHECK(way >= 1 && way <= n && draw >= 0);
     long *perm = XNEW(perm, n);
     for (long i = 0; i < n; i++) perm[i] = i;
     uint64_t state = seed + (uint64_t)draw;
     for (long k = 0; k < way; k++) {
-        long j = k + (long)uniform_below(&state, (uint64_t)(n - k));
+        long j = k + (long)bmc_uniform_below(&state, (uint64_t)(n - k));
         long tmp = perm[k];
         perm[k] = perm[j];
         perm[j] = tmp;
