@@ -1,11 +1,33 @@
 /* bmc_nifti.h — small helpers around libnifti2 (header-only; targets that include it link
- * the bmc_nifti interface target). Not here: reading NSD's ROI files (stages/extract_fmri).
+ * the bmc_nifti interface target): a voxel as double, a centred geometry.
+ * Not here: reading NSD's ROI files (stages/extract_fmri).
  */
 #ifndef BMC_NIFTI_H
 #define BMC_NIFTI_H
 
+#include <math.h>
 #include <nifti2_io.h>
+#include <stdint.h>
 #include <string.h>
+
+/* Voxel i of a NIfTI data block as double (before scl_slope/scl_inter); NAN for a type that
+ * is not a real scalar. Local, pure. */
+static inline double bmc_nifti_elem(const nifti_image *nim, size_t i) {
+    const void *d = nim->data;
+    switch (nim->datatype) {
+    case DT_INT8: return ((const int8_t *)d)[i];
+    case DT_UINT8: return ((const uint8_t *)d)[i];
+    case DT_INT16: return ((const int16_t *)d)[i];
+    case DT_UINT16: return ((const uint16_t *)d)[i];
+    case DT_INT32: return ((const int32_t *)d)[i];
+    case DT_UINT32: return ((const uint32_t *)d)[i];
+    case DT_INT64: return (double)((const int64_t *)d)[i];
+    case DT_UINT64: return (double)((const uint64_t *)d)[i];
+    case DT_FLOAT32: return ((const float *)d)[i];
+    case DT_FLOAT64: return ((const double *)d)[i];
+    default: return NAN;
+    }
+}
 
 /* Give nim an isotropic grid of voxel_mm (mm) centred on the origin, with identical qform and
  * sform (scanner coordinates, no rotation). dims are the volume's X, Y, Z. Local, pure. */

@@ -11,31 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nifti2_io.h>
 
 #include "bmc_alloc.h"
 #include "bmc_fs.h"
+#include "bmc_nifti.h"
 #include "nsd.h"
 
 /* ---- NIfTI ---------------------------------------------------------------------------- */
-
-/* Voxel i of a NIfTI data block as double; NAN for a type that is not a real scalar. */
-static double nifti_elem(const nifti_image *nim, size_t i) {
-    const void *d = nim->data;
-    switch (nim->datatype) {
-    case DT_INT8: return ((const int8_t *)d)[i];
-    case DT_UINT8: return ((const uint8_t *)d)[i];
-    case DT_INT16: return ((const int16_t *)d)[i];
-    case DT_UINT16: return ((const uint16_t *)d)[i];
-    case DT_INT32: return ((const int32_t *)d)[i];
-    case DT_UINT32: return ((const uint32_t *)d)[i];
-    case DT_INT64: return (double)((const int64_t *)d)[i];
-    case DT_UINT64: return (double)((const uint64_t *)d)[i];
-    case DT_FLOAT32: return ((const float *)d)[i];
-    case DT_FLOAT64: return ((const double *)d)[i];
-    default: return NAN;
-    }
-}
 
 int nsd_volume_read(const char *path, nsd_volume *vol, bmc_err *err) {
     memset(vol, 0, sizeof *vol);
@@ -58,7 +40,7 @@ int nsd_volume_read(const char *path, nsd_volume *vol, bmc_err *err) {
                          "%lld voxels",
                          path, (long long)nx, (long long)ny, (long long)nz,
                          (long long)nim->nvox);
-    } else if (isnan(nifti_elem(nim, 0))) {
+    } else if (isnan(bmc_nifti_elem(nim, 0))) {
         rc = bmc_err_set(err, "store labels as an integer or float type",
                          "%s: unsupported NIfTI datatype %d (%s)", path, nim->datatype,
                          nifti_datatype_string(nim->datatype));
@@ -72,7 +54,7 @@ int nsd_volume_read(const char *path, nsd_volume *vol, bmc_err *err) {
         vol->dims[2] = (int)nz;
         vol->v = XNEW(vol->v, n);
         for (size_t i = 0; i < n; i++) {
-            double x = nifti_elem(nim, i);
+            double x = bmc_nifti_elem(nim, i);
             if (scaled) x = x * slope + inter;
             double r = nearbyint(x);
             if (!(fabs(x - r) <= 1e-6) || fabs(r) > 2147483647.0) {
