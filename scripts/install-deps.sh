@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs the Debian 12 packages brainmclip needs, only those missing.
 # Usage: scripts/install-deps.sh [build|test]   (default: build; test adds the Python
-# reference implementations the test suite compares against). Idempotent: when everything
+# reference implementations the test suite compares against, pandas for reading
+# summary.csv and headless Chromium for the report page). Idempotent: when everything
 # is installed it runs no apt command at all. Needs root (or sudo) only when installing.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
   libscalapack-openmpi-dev libhdf5-openmpi-dev hdf5-tools libyaml-dev libnifti2-dev
-  libmatio-dev libcjson-dev libopenblas-dev libpng-dev libjpeg-dev libcairo2-dev libssl-dev)
+  libmatio-dev libcjson-dev libopenblas-dev libpng-dev libjpeg-dev libcairo2-dev libssl-dev
+  fonts-dejavu-core)
 test_pkgs=(python3 python3-numpy python3-h5py python3-yaml python3-scipy python3-pil
-  python3-torch python3-sklearn python3-skimage python3-nibabel)
+  python3-torch python3-sklearn python3-skimage python3-nibabel python3-pandas chromium)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
