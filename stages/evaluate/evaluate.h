@@ -83,9 +83,6 @@ typedef struct ev_inputs {
 int ev_inputs_open(ev_inputs *in, MPI_Comm comm, const ev_plan *p, bmc_err *err);
 void ev_inputs_close(ev_inputs *in);
 
-/* Local: splitmix64's output for state `x` (the alignment key of an image id). */
-uint64_t ev_splitmix64(uint64_t x);
-
 /* ---- X: the fMRI rows the decoders see (crosssubject.c) ------------------------------ */
 
 /* Collective: xg[b] (m × group voxels, double, on every rank) for the x_group of branch b:

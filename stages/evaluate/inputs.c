@@ -12,14 +12,8 @@
 
 #include "bmc_alloc.h"
 #include "bmc_log.h"
+#include "bmc_rng.h"
 #include "evaluate.h"
-
-uint64_t ev_splitmix64(uint64_t x) {
-    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
 
 /* Collective: a whole 1-D dataset read by every rank into *out (heap, converted to mt).
  * expect ≥ 0: its length must be expect. *n = its length. Agreed. */
@@ -389,7 +383,7 @@ static int image_sets(ev_inputs *in, const ev_plan *p, MPI_Comm comm, bmc_err *e
         /* Alignment set: the align_images smallest keys; evaluation set: the rest. */
         keyed *kk = XNEW(kk, n_sh);
         for (long i = 0; i < n_sh; i++)
-            kk[i] = (keyed){ev_splitmix64(p->align_seed + (uint64_t)shared[i]), shared[i]};
+            kk[i] = (keyed){bmc_splitmix64_at(p->align_seed + (uint64_t)shared[i]), shared[i]};
         qsort(kk, (size_t)n_sh, sizeof *kk, cmp_keyed);
         in->k = p->align_images;
         in->m = n_sh - in->k;

@@ -66,9 +66,9 @@ static const char brain_usage[] =
     "                      session (default 0.01)\n"
     "  seed                random seed (default 0)\n";
 
-void brain_rng(synth_rng *g, uint64_t seed, int subject, int purpose, uint64_t index) {
+void brain_rng(bmc_rng *g, uint64_t seed, int subject, int purpose, uint64_t index) {
     BMC_CHECK(index < ((uint64_t)1 << 48));
-    synth_rng_seed(g, seed ^ 0xB7A1C5D3E9F20461ull,
+    bmc_rng_seed(g, seed ^ 0xB7A1C5D3E9F20461ull,
                    ((uint64_t)subject << 56) | ((uint64_t)purpose << 48) | index);
 }
 
@@ -247,8 +247,8 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 /* Uniform integer in [0, n) from g. */
-static long rng_below(synth_rng *g, long n) {
-    long k = (long)(synth_rng_uniform(g) * (double)n);
+static long rng_below(bmc_rng *g, long n) {
+    long k = (long)(bmc_rng_uniform(g) * (double)n);
     return k < n ? k : n - 1;
 }
 
@@ -258,7 +258,7 @@ static void build_design(brain_design *d, const brain_params *p, long n_stimuli)
     d->n_stimuli = n_stimuli;
     d->n_trials = p->sessions * p->trials_per_session;
     int64_t *perm = XNEW(perm, n_stimuli);
-    synth_rng g;
+    bmc_rng g;
     brain_rng(&g, p->seed, 0, BRAIN_RNG_SELECT, 0);
     for (long i = 0; i < n_stimuli; i++) perm[i] = i;
     for (long i = n_stimuli - 1; i > 0; i--) {

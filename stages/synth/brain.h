@@ -99,7 +99,7 @@ typedef struct brain_subject {
 
 /* Seed g with the stream of (seed, subject, purpose, index); subject 0 = shared by all.
  * Streams never depend on the rank that draws them. */
-void brain_rng(synth_rng *g, uint64_t seed, int subject, int purpose, uint64_t index);
+void brain_rng(bmc_rng *g, uint64_t seed, int subject, int purpose, uint64_t index);
 
 /* ---- brain_model.c ------------------------------------------------------------------ */
 

@@ -64,9 +64,9 @@ int brain_features_build(brain_features *bf, bmc_h5 *f, const int64_t *ids, long
         double *a = bf->proj[g] = XNEW(a, bmc_mul_size((size_t)k_dim, (size_t)rank));
         double inv_sqrt = 1.0 / sqrt((double)k_dim);
         for (long k = 0; k < k_dim; k++) {
-            synth_rng r;
+            bmc_rng r;
             brain_rng(&r, p->seed, 0, purposes[g], (uint64_t)k);
-            for (long j = 0; j < rank; j++) a[k * rank + j] = synth_rng_normal(&r) * inv_sqrt;
+            for (long j = 0; j < rank; j++) a[k * rank + j] = bmc_rng_normal(&r) * inv_sqrt;
         }
         double *mean = xcalloc((size_t)k_dim, sizeof *mean), *m2 = xcalloc((size_t)k_dim, sizeof *m2);
         long block = (long)((16u << 20) / ((size_t)k_dim * sizeof(float)));
@@ -147,30 +147,30 @@ typedef struct brain_shape {
 } brain_shape;
 
 static void make_shape(brain_shape *sh, const int dims[3], int subject, const brain_params *p) {
-    synth_rng g;
+    bmc_rng g;
     brain_rng(&g, p->seed, subject, BRAIN_RNG_SHAPE, 0);
     for (int a = 0; a < 3; a++) {
-        sh->c[a] = (dims[a] - 1) / 2.0 + 0.3 * synth_rng_normal(&g);
-        sh->r[a] = dims[a] * clampd(0.44 + 0.015 * synth_rng_normal(&g), 0.40, 0.47);
+        sh->c[a] = (dims[a] - 1) / 2.0 + 0.3 * bmc_rng_normal(&g);
+        sh->r[a] = dims[a] * clampd(0.44 + 0.015 * bmc_rng_normal(&g), 0.40, 0.47);
     }
-    sh->ng_v0 = -0.1 + 0.05 * synth_rng_normal(&g);
-    sh->ng_curv = 0.25 + 0.05 * synth_rng_normal(&g);
-    sh->ng_top = 0.55 + 0.05 * synth_rng_normal(&g);
-    sh->pole_w = -0.1 + 0.05 * synth_rng_normal(&g);
+    sh->ng_v0 = -0.1 + 0.05 * bmc_rng_normal(&g);
+    sh->ng_curv = 0.25 + 0.05 * bmc_rng_normal(&g);
+    sh->ng_top = 0.55 + 0.05 * bmc_rng_normal(&g);
+    sh->pole_w = -0.1 + 0.05 * bmc_rng_normal(&g);
     static const double rho0[4] = {0.35, 0.5, 0.62, 0.72};
-    for (int i = 0; i < 4; i++) sh->rho[i] = rho0[i] + 0.02 * synth_rng_normal(&g);
+    for (int i = 0; i < 4; i++) sh->rho[i] = rho0[i] + 0.02 * bmc_rng_normal(&g);
     double r_min = fmin(sh->r[0], fmin(sh->r[1], sh->r[2]));
     for (int f = 0; f < 4; f++) {
         for (int l = 0; l < brain_roi_files[f + 2].n_labels; l++) {
             for (int h = 0; h < 2; h++) {
                 double *b = sh->blob[f][l][h];
                 for (int a = 0; a < 3; a++)
-                    b[a] = floc_blobs[f][l][a] * (a == 0 && h ? -1 : 1) + 0.05 * synth_rng_normal(&g);
+                    b[a] = floc_blobs[f][l][a] * (a == 0 && h ? -1 : 1) + 0.05 * bmc_rng_normal(&g);
                 double norm = sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2]);
                 if (norm > 0.88)
                     for (int a = 0; a < 3; a++) b[a] *= 0.88 / norm;
                 /* at least ~1.2 voxels, so small grids keep every label */
-                b[3] = fmax(floc_blobs[f][l][3] * clampd(1 + 0.15 * synth_rng_normal(&g), 0.6, 1.5),
+                b[3] = fmax(floc_blobs[f][l][3] * clampd(1 + 0.15 * bmc_rng_normal(&g), 0.6, 1.5),
                             1.2 / r_min);
             }
         }
@@ -226,19 +226,19 @@ static void choose_invalid(brain_subject *s, const brain_params *p) {
     if (n_inv > nb) n_inv = nb;
     key_index *keys = XNEW(keys, nb);
     for (long v = 0; v < nb; v++) {
-        synth_rng g;
+        bmc_rng g;
         brain_rng(&g, p->seed, s->subject, BRAIN_RNG_INVALID_KEY, (uint64_t)s->lin[v]);
-        keys[v].key = synth_rng_uniform(&g);
+        keys[v].key = bmc_rng_uniform(&g);
         keys[v].index = v;
     }
     qsort(keys, (size_t)nb, sizeof *keys, cmp_key);
     for (long i = 0; i < n_inv; i++) {
         long v = keys[i].index;
-        synth_rng g;
+        bmc_rng g;
         brain_rng(&g, p->seed, s->subject, BRAIN_RNG_INVALID_SESSIONS, (uint64_t)s->lin[v]);
-        long s0 = (long)(synth_rng_uniform(&g) * (double)ns);
+        long s0 = (long)(bmc_rng_uniform(&g) * (double)ns);
         for (long ses = 0; ses < ns; ses++) {
-            double u = synth_rng_uniform(&g);
+            double u = bmc_rng_uniform(&g);
             s->invalid[v * ns + ses] = (uint8_t)(ses == s0 || u < 0.25);
         }
     }
@@ -260,10 +260,10 @@ void brain_subject_build(brain_subject *s, int subject, const brain_params *p,
                          const brain_design *d, const brain_features *bf) {
     memset(s, 0, sizeof *s);
     s->subject = subject;
-    synth_rng g;
+    bmc_rng g;
     brain_rng(&g, p->seed, subject, BRAIN_RNG_GRID, 0);
     for (int a = 0; a < 3; a++)
-        s->dims[a] = (int)p->grid[a] + (int)(synth_rng_uniform(&g) * 5.0) - 2;
+        s->dims[a] = (int)p->grid[a] + (int)(bmc_rng_uniform(&g) * 5.0) - 2;
     s->n_grid = (size_t)s->dims[0] * (size_t)s->dims[1] * (size_t)s->dims[2];
     brain_shape sh;
     make_shape(&sh, s->dims, subject, p);
@@ -307,11 +307,11 @@ void brain_subject_build(brain_subject *s, int subject, const brain_params *p,
             int used = kind == BRAIN_KIND_MIX || (gi == BRAIN_DETAIL && kind == BRAIN_KIND_DETAIL) ||
                        (gi == BRAIN_SEMANTIC && kind == BRAIN_KIND_SEMANTIC);
             for (long j = 0; j < rank; j++) {
-                double c = synth_rng_normal(&g); /* drawn for every voxel: streams stay aligned */
+                double c = bmc_rng_normal(&g); /* drawn for every voxel: streams stay aligned */
                 s->coef[gi][v * rank + j] = used ? c : 0.0;
             }
         }
-        s->noise_sd[v] = exp(-0.25 * synth_rng_normal(&g)) / p->snr;
+        s->noise_sd[v] = exp(-0.25 * bmc_rng_normal(&g)) / p->snr;
         double target = kind == BRAIN_KIND_MIX ? BRAIN_MIX_SIGNAL_SD : kind == BRAIN_KIND_NOISE ? 0.0 : 1.0;
         double mean = 0, m2 = 0;
         for (long k = 0; k < ips; k++) {
@@ -326,7 +326,7 @@ void brain_subject_build(brain_subject *s, int subject, const brain_params *p,
         s->ncsnr[li] = (float)(s->signal_sd[v] / s->noise_sd[v]);
         brain_rng(&g, p->seed, subject, BRAIN_RNG_DRIFT, (uint64_t)li);
         for (long ses = 0; ses < p->sessions; ses++)
-            s->drift[v * p->sessions + ses] = p->drift * s->noise_sd[v] * synth_rng_normal(&g);
+            s->drift[v * p->sessions + ses] = p->drift * s->noise_sd[v] * bmc_rng_normal(&g);
     }
     choose_invalid(s, p);
 }
@@ -359,10 +359,10 @@ void brain_betas(const brain_subject *s, const brain_params *p, const brain_desi
         long t = t0 + tt, ses = t / p->trials_per_session, k = d->masterordering[t] - 1;
         BMC_CHECK(t < d->n_trials && ses == t0 / p->trials_per_session);
         int16_t *vol = out + (size_t)tt * s->n_grid;
-        synth_rng g;
+        bmc_rng g;
         brain_rng(&g, p->seed, s->subject, BRAIN_RNG_NOISE, (uint64_t)t);
         for (long v = 0; v < s->n_brain; v++) {
-            double e = synth_rng_normal(&g); /* drawn for every voxel: streams stay aligned */
+            double e = bmc_rng_normal(&g); /* drawn for every voxel: streams stay aligned */
             if (s->invalid[v * ns + ses]) continue;
             double sig = s->sig_scale[v] * (raw_signal(s, rank, v, k) - s->sig_mean[v]);
             double resp = sig + s->noise_sd[v] * e + s->drift[v * ns + ses];

@@ -86,9 +86,9 @@ enum { K_PATCH, K_CLASS, K_POS, K_PRE_W, K_PRE_B, K_LN1_W, K_LN1_B, K_QKV_W, K_Q
 /* dst[i] = mean + std · N(0, 1) from the stream of (seed, kind, layer, part). */
 static void fill_normal(float *dst, size_t n, double mean, double std, uint64_t seed, int kind, int layer,
                         int part) {
-    synth_rng g;
-    synth_rng_seed(&g, seed, ((uint64_t)kind << 40) | ((uint64_t)layer << 8) | (uint64_t)part);
-    for (size_t i = 0; i < n; i++) dst[i] = (float)(mean + std * synth_rng_normal(&g));
+    bmc_rng g;
+    bmc_rng_seed(&g, seed, ((uint64_t)kind << 40) | ((uint64_t)layer << 8) | (uint64_t)part);
+    for (size_t i = 0; i < n; i++) dst[i] = (float)(mean + std * bmc_rng_normal(&g));
 }
 
 /* Fill every tensor with the initialisation of the clip-tiny README (§1). */

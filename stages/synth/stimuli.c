@@ -61,29 +61,29 @@ static void hsv_to_rgb(double h, double s, double v, double rgb[3]) {
 
 static void make_recipe(image_recipe *r, int category, int n_categories, uint64_t seed,
                         uint64_t id) {
-    synth_rng g;
-    synth_rng_seed(&g, seed, id);
+    bmc_rng g;
+    bmc_rng_seed(&g, seed, id);
     r->shape = category % 8;
-    double hue = (double)category / n_categories + 0.04 * synth_rng_normal(&g);
-    hsv_to_rgb(hue, 0.55 + 0.4 * synth_rng_uniform(&g), 0.6 + 0.4 * synth_rng_uniform(&g), r->fg);
-    hsv_to_rgb(hue + 0.5, 0.5, 0.3 + 0.5 * synth_rng_uniform(&g), r->fg2);
-    double bh = synth_rng_uniform(&g);
-    hsv_to_rgb(bh, 0.3 * synth_rng_uniform(&g), 0.2 + 0.6 * synth_rng_uniform(&g), r->bg0);
-    hsv_to_rgb(bh + 0.2 * synth_rng_normal(&g), 0.3 * synth_rng_uniform(&g),
-               0.2 + 0.6 * synth_rng_uniform(&g), r->bg1);
-    double a = 6.283185307179586 * synth_rng_uniform(&g);
+    double hue = (double)category / n_categories + 0.04 * bmc_rng_normal(&g);
+    hsv_to_rgb(hue, 0.55 + 0.4 * bmc_rng_uniform(&g), 0.6 + 0.4 * bmc_rng_uniform(&g), r->fg);
+    hsv_to_rgb(hue + 0.5, 0.5, 0.3 + 0.5 * bmc_rng_uniform(&g), r->fg2);
+    double bh = bmc_rng_uniform(&g);
+    hsv_to_rgb(bh, 0.3 * bmc_rng_uniform(&g), 0.2 + 0.6 * bmc_rng_uniform(&g), r->bg0);
+    hsv_to_rgb(bh + 0.2 * bmc_rng_normal(&g), 0.3 * bmc_rng_uniform(&g),
+               0.2 + 0.6 * bmc_rng_uniform(&g), r->bg1);
+    double a = 6.283185307179586 * bmc_rng_uniform(&g);
     r->gdir[0] = cos(a);
     r->gdir[1] = sin(a);
-    r->cx = 0.5 * (synth_rng_uniform(&g) - 0.5);
-    r->cy = 0.5 * (synth_rng_uniform(&g) - 0.5);
-    r->size = 0.3 + 0.3 * synth_rng_uniform(&g);
-    r->angle = 6.283185307179586 * synth_rng_uniform(&g);
-    r->freq = 3.0 + (category / 8) % 4 * 2.0 + 2.0 * synth_rng_uniform(&g);
-    r->noise = 0.02 + 0.04 * synth_rng_uniform(&g);
+    r->cx = 0.5 * (bmc_rng_uniform(&g) - 0.5);
+    r->cy = 0.5 * (bmc_rng_uniform(&g) - 0.5);
+    r->size = 0.3 + 0.3 * bmc_rng_uniform(&g);
+    r->angle = 6.283185307179586 * bmc_rng_uniform(&g);
+    r->freq = 3.0 + (category / 8) % 4 * 2.0 + 2.0 * bmc_rng_uniform(&g);
+    r->noise = 0.02 + 0.04 * bmc_rng_uniform(&g);
     for (int k = 0; k < 4; k++) {
-        r->blob[k][0] = r->cx + 0.4 * (synth_rng_uniform(&g) - 0.5);
-        r->blob[k][1] = r->cy + 0.4 * (synth_rng_uniform(&g) - 0.5);
-        r->blob[k][2] = 0.1 + 0.15 * synth_rng_uniform(&g);
+        r->blob[k][0] = r->cx + 0.4 * (bmc_rng_uniform(&g) - 0.5);
+        r->blob[k][1] = r->cy + 0.4 * (bmc_rng_uniform(&g) - 0.5);
+        r->blob[k][2] = 0.1 + 0.15 * bmc_rng_uniform(&g);
     }
 }
 
@@ -112,8 +112,8 @@ static double shape_distance(const image_recipe *r, double u, double v) {
 /* out: [H, W, 3] uint8. */
 static void render_image(uint8_t *out, const image_recipe *r, int h, int w, uint64_t seed,
                          uint64_t id) {
-    synth_rng noise;
-    synth_rng_seed(&noise, seed ^ 0x5DEECE66Dull, id);
+    bmc_rng noise;
+    bmc_rng_seed(&noise, seed ^ 0x5DEECE66Dull, id);
     double px = 2.0 / (h < w ? h : w); /* one pixel in normalised units (antialiasing) */
     double ca = cos(r->angle), sa = sin(r->angle);
     for (int i = 0; i < h; i++) {
@@ -126,7 +126,7 @@ static void render_image(uint8_t *out, const image_recipe *r, int h, int w, uint
             double tex = 1.0;
             if (r->shape == 4) tex = sin(r->freq * 3.14159 * x) > 0 ? 1.0 : 0.0;
             if (r->shape == 5) tex = (sin(r->freq * 3.14159 * x) > 0) ^ (sin(r->freq * 3.14159 * y) > 0);
-            double e = r->noise * synth_rng_normal(&noise);
+            double e = r->noise * bmc_rng_normal(&noise);
             for (int c = 0; c < 3; c++) {
                 double bg = (1 - t) * r->bg0[c] + t * r->bg1[c];
                 double fg = tex * r->fg[c] + (1 - tex) * r->fg2[c];
