@@ -98,6 +98,22 @@ def per_target(Wt, pred, real):
     return rr.mean(1), r2.mean(1)
 
 
+def literal_check(counts, pred, real, r, r2):
+    """The weighted-sum shortcut of per_target against the textbook bootstrap: resample b as
+    the literal list of rows (np.repeat by count), then np.corrcoef per target and
+    scikit-learn's r2_score on that list. Raises when they disagree (beyond 1e-9)."""
+    from sklearn.metrics import r2_score
+    for b, c in enumerate(counts):
+        idx = np.repeat(np.arange(len(c)), c)
+        P, R = pred[idx], real[idx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rr = np.nan_to_num([np.corrcoef(P[:, k], R[:, k])[0, 1] for k in range(P.shape[1])])
+        want = (rr.mean(), r2_score(R, P, multioutput="raw_values").mean())
+        if not (np.isclose(r[b], want[0], rtol=1e-9, atol=1e-12) and
+                np.isclose(r2[b], want[1], rtol=1e-9, atol=1e-12)):
+            raise AssertionError(f"per_target resample {b}: {(r[b], r2[b])} != literal {want}")
+
+
 def model_mappings(paths):
     out = {}
     for path in paths:
@@ -165,6 +181,7 @@ def rows(inputs, params):
                     if real.ndim == 3:
                         real = real[:, mp["token_index"], :]
                     r, r2 = per_target(Wt, pred, real.reshape(m, -1))
+                    literal_check(counts[:2], pred, real.reshape(m, -1), r[:2], r2[:2])
                     theta[i, b, "pearson"], theta[i, b, "r2"] = r, r2
     nan = np.full(B, np.nan)
     out = []

@@ -5,7 +5,7 @@
   * every row of summary.csv equals the NumPy recomputation of aggregate_reference.py
     (bootstrap with the documented resampling; values and intervals to 1e-9 relative);
     summary.json holds the same rows; pandas reads the CSV with numeric columns;
-  * 1, 2 and 3 ranks give byte-identical summary.{md,csv,json}, index.html and figures;
+  * 1, 2, 3 and 4 ranks give byte-identical summary.{md,csv,json}, index.html and figures;
   * every figure is a valid PNG with content (size, not blank, not one colour);
   * the page in headless Chromium: loads, every image loads, no console message, no broken
     link or anchor; a screenshot is kept in ARTEFACT_DIR.
@@ -15,7 +15,10 @@
   naming the file, nothing written (no output, no .partial).
 --only demo     the demo workflow through bmc-workflow (label pipeline): the same parity and
   rank checks on its real outputs, the retrieval columns' direction and way, the fusion
-  verdicts, the page in Chromium (screenshot kept), and the time aggregation added.
+  verdicts, the page in Chromium (screenshot kept), and the time aggregation added; every
+  retrieval draw of every eval recomputed from its stored image subset alone (the exported
+  predictions and the real features of those images, MindEye-style argmax per image / per
+  prediction, no random numbers) against the stored per-item hits.
 
 usage: check_aggregate.py BMC_AGGREGATE [BMC_WORKFLOW DEMO_YAML] --only MODE --artefacts DIR
 """
@@ -240,9 +243,9 @@ def outputs_of(d):
 
 
 def ranks_identical(tag, cfg, work, pipeline_info):
-    """Run the stage by hand at 1, 2 and 3 ranks into sibling folders; compare every byte."""
+    """Run the stage by hand at 1, 2, 3 and 4 ranks into sibling folders; compare every byte."""
     seen = None
-    for np_ in (1, 2, 3):
+    for np_ in (1, 2, 3, 4):
         d = os.path.join(work, "ranks%d" % np_)
         c = dict(cfg, outputs=dict(md=f"{d}/summary.md", csv=f"{d}/summary.csv",
                                    json=f"{d}/summary.json", html=f"{d}/index.html",
@@ -261,7 +264,7 @@ def ranks_identical(tag, cfg, work, pipeline_info):
         else:
             diff = [k for k in set(seen) | set(out) if seen.get(k) != out.get(k)]
             check(not diff, f"{tag}: {np_} ranks give byte-identical outputs (differ: {diff[:5]})")
-    print(f"{tag}: 1, 2 and 3 ranks wrote {len(seen)} identical files", flush=True)
+    print(f"{tag}: 1, 2, 3 and 4 ranks wrote {len(seen)} identical files", flush=True)
     return seen
 
 
@@ -377,6 +380,70 @@ def mode_bad(tmp):
     check(r.returncode == 0 and os.path.exists(out["csv"]), "bad: the restored run succeeds")
 
 
+def _unit_rows(a):
+    a = a.reshape(len(a), -1).astype(np.float64)
+    n = np.linalg.norm(a, axis=1, keepdims=True)
+    return a / np.where(n > 0, n, 1.0)
+
+
+def draws_recomputed(tag, cfg):
+    """Each eval's draws from /images/retrieval_draws alone: for draw d, the predictions and the
+    real features of its w images give sim[i, j] = cos(pred_i, real_j) (fused: the weighted
+    sum); brain→image asks row i (a prediction) to have its argmax at its own image, image→brain
+    asks column j (an image) to have its argmax at its own prediction (MindEye's topk on the
+    transposed matrix). Hits must equal the stored ones except at near-ties (|margin| < 1e-6,
+    float32 predictions), and the stored accuracies must be the hit means."""
+    feats = cfg["inputs"]["features"]
+    by_pair = {}
+    for path in cfg["inputs"]["predictions"]:
+        with h5py.File(path, "r") as f:
+            by_pair[(int(f.attrs["train_subject"]), int(f.attrs["test_subject"]))] = path
+    n_draws = bad = 0
+    for ev_path in cfg["inputs"]["evals"]:
+        with h5py.File(ev_path, "r") as e:
+            pair = (int(e.attrs["train_subject"]), int(e.attrs["test_subject"]))
+            w_fused = float(e.attrs["fusion_weight"])
+            draws = e["images/retrieval_draws"][:]
+            stored = {b: (e[b]["retrieval_image_hits"][:], e[b]["retrieval_brain_hits"][:],
+                          e[b]["retrieval_image"][:], e[b]["retrieval_brain"][:])
+                      for b in ("detail", "semantic", "fused")}
+        sims = {}
+        with h5py.File(by_pair[pair], "r") as pf, h5py.File(feats, "r") as ff:
+            pred_row = {int(i): k for k, i in enumerate(pf["image_ids"][:])}
+            feat_row = {int(i): k for k, i in enumerate(ff["image_ids"][:])}
+            for b in ("detail", "semantic"):
+                ds = pf[b]
+                tok = ds.attrs["token_index"][:]
+                real_all = ff[ds.attrs["y_dataset"].decode() if isinstance(ds.attrs["y_dataset"], bytes)
+                              else ds.attrs["y_dataset"]][:]
+                pred_all = ds[:]
+                per = []
+                for ids in draws:
+                    P = pred_all[[pred_row[int(i)] for i in ids]]
+                    R = real_all[[feat_row[int(i)] for i in ids]]
+                    if R.ndim == 3:
+                        R = R[:, tok, :]
+                    per.append(_unit_rows(P) @ _unit_rows(R).T)
+                sims[b] = per
+        sims["fused"] = [w_fused * a + (1 - w_fused) * c for a, c in zip(sims["detail"], sims["semantic"])]
+        for b, (h_img, h_brn, acc_img, acc_brn) in stored.items():
+            for d, S in enumerate(sims[b]):
+                n_draws += 1
+                k = np.arange(len(S))
+                got_img = S.argmax(1) == k          # a prediction picks its image
+                got_brn = S.argmax(0) == k          # an image picks its prediction
+                off = S.copy()
+                np.fill_diagonal(off, -np.inf)
+                near = (np.abs(np.diag(S) - off.max(1)) < 1e-6) | (np.abs(np.diag(S) - off.max(0)) < 1e-6)
+                if (((got_img != h_img[d].astype(bool)) | (got_brn != h_brn[d].astype(bool))) & ~near).any():
+                    bad += 1
+                if not (np.isclose(acc_img[d], h_img[d].mean()) and np.isclose(acc_brn[d], h_brn[d].mean())):
+                    bad += 1
+    check(n_draws > 0 and bad == 0,
+          f"{tag}: {n_draws} retrieval draws recomputed from the stored image subsets ({bad} differ)")
+    print(f"{tag}: {n_draws} retrieval draws (eval × decoder) recomputed from stored subsets", flush=True)
+
+
 def mode_demo(tmp):
     results = os.path.join(tmp, "results")
     t0 = time.monotonic()
@@ -407,6 +474,7 @@ def mode_demo(tmp):
         check(verdict.get(m) == "fused_higher", f"demo: fusion helps {m} (within-subject, "
               f"paired bootstrap): {verdict.get(m)}")
     figures_ok("demo", cfg["outputs"]["figures"])
+    draws_recomputed("demo", cfg)
     ranks_identical("demo", cfg, os.path.join(run_dir, "check"), os.path.join(run_dir, "pipeline_info"))
     return page_ok("demo", cfg["outputs"]["html"], os.path.join(args.artefacts, "index_demo.png"))
 
