@@ -114,9 +114,11 @@ static void draw_slices(cairo_t *cr, double W, double H, const void *vctx) {
         plot_legend(cr, lx, ly, (const char *const *)&m->roi_files[f], &col, 1, 1, font);
         lx += 30 + plot_text_width(cr, font, 0, m->roi_files[f]);
     }
+    /* The note on the legend's line when it fits, else on a line of its own below. */
+    const char *note = "outlines: ROI borders; grey: outside the group";
+    if (lx + 4 + plot_text_width(cr, font, 0, note) > W - 4) lx = 4, ly += 11;
     cairo_set_source_rgb(cr, 0, 0, 0);
-    plot_text(cr, lx + 4, ly + 0.675 * font, font, 0, 0, PLOT_LEFT, PLOT_MIDDLE,
-              "outlines: ROI borders; grey: outside the group");
+    plot_text(cr, lx + 4, ly + 0.675 * font, font, 0, 0, PLOT_LEFT, PLOT_MIDDLE, note);
 }
 
 int ag_figures_maps(ag_out *o, const char *dir, bmc_err *err) {
@@ -140,7 +142,7 @@ int ag_figures_maps(ag_out *o, const char *dir, bmc_err *err) {
         int ncol = c.nz < 4 ? c.nz : 4, rows = (c.nz + 3) / 4;
         double pw = (7.0 * 72 - 62 - 8) / ncol;
         double cell = fmin((pw - 6) / m->dims[0], 150.0 / m->dims[1]);
-        double h = 16 + 6 + rows * (cell * m->dims[1] + 14) + 18;
+        double h = 16 + 6 + rows * (cell * m->dims[1] + 14) + 18 + 11; /* + the note's line */
         char name[200], cap[600];
         snprintf(name, sizeof name, "encoding_r2_subj%02lld_%s", m->subject, m->name);
         snprintf(cap, sizeof cap, "Axial slices (z) of subject %lld's encoding map %s: held-out "
