@@ -11,4 +11,4 @@ cmake --build --preset release
 start_ms=$(($(date +%s%N) / 1000000))
 build/release/bmc-workflow run workflows/demo.yaml "$@"
 ms=$(($(date +%s%N) / 1000000 - start_ms))
-printf 'demo: finished in %d.%03d s; results in results/demo/\n' $((ms / 1000)) $((ms % 1000))
+printf 'demo: finished in %d.%03d s; results in results/demo/ (open results/demo/summary.md or results/demo/index.html)\n' $((ms / 1000)) $((ms % 1000))
