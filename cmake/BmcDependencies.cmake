@@ -46,6 +46,7 @@ bmc_pkg(PNG libpng libpng-dev)
 bmc_pkg(JPEG libjpeg libjpeg-dev)
 bmc_pkg(MATIO matio libmatio-dev)
 bmc_pkg(CAIRO cairo libcairo2-dev)
+bmc_pkg(FONTCONFIG fontconfig libfontconfig-dev)
 
 # NIfTI: Debian ships no .pc file and a broken CMake config; find the NIfTI-2 library and
 # headers directly (never link libniftiio next to it: both export nifti_image_read).

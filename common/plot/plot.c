@@ -5,6 +5,7 @@
 #include "plot.h"
 
 #include <cairo-svg.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,11 @@ static int cairo_failed(cairo_status_t st, const char *path, const char *what, b
     if (st == CAIRO_STATUS_SUCCESS) return 0;
     return bmc_err_set(err, "check that the output folder exists and is writable",
                        "%s: cannot %s: %s", path, what, cairo_status_to_string(st));
+}
+
+void plot_release_caches(void) {
+    cairo_debug_reset_static_data();
+    FcFini();
 }
 
 int plot_render(const char *base_path, double width_in, double height_in, int dpi, int svg,

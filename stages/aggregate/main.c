@@ -14,6 +14,7 @@
 #include "bmc_alloc.h"
 #include "bmc_fs.h"
 #include "bmc_log.h"
+#include "plot.h"
 
 static const char usage[] =
     "usage: bmc-aggregate --config STAGE.yaml\n"
@@ -94,6 +95,7 @@ static int write_outputs(run_state *r, bmc_stage *s, bmc_err *err) {
     free(mk);
     double t0 = bmc_now();
     if (!rc) rc = ag_write_figures(&o, r->partial[4], err);
+    plot_release_caches();
     if (!rc) bmc_log_info("%zu figures in %.2f s", o.n_figures, bmc_now() - t0);
     if (!rc) rc = ag_write_md(&o, r->partial[0], err), r->made[0] = !rc;
     if (!rc) rc = ag_write_csv(&o, r->partial[1], err), r->made[1] = !rc;

@@ -30,6 +30,11 @@ typedef void (*plot_draw_fn)(cairo_t *cr, double width_pt, double height_pt, con
 int plot_render(const char *base_path, double width_in, double height_in, int dpi, int svg,
                 plot_draw_fn draw, const void *ctx, bmc_err *err);
 
+/* Free cairo's process-wide caches (font faces) and fontconfig's configuration once every
+ * figure is drawn, so leak checkers see no library-held memory. Call at most once, after the
+ * last plot_render; drawing afterwards is allowed (caches are rebuilt). Local. */
+void plot_release_caches(void);
+
 /* ---- text ------------------------------------------------------------------------------ */
 
 typedef enum { PLOT_LEFT, PLOT_CENTER, PLOT_RIGHT } plot_halign;
