@@ -156,6 +156,7 @@ int main(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     ag_read_plan(&s, &r.plan, &err);
     bmc_err_exit_if_any(s.comm, &err);
+    bmc_stage_checked(&s);
     int rc = run(&s, &r, &err);
     ag_rows_free(&r.rows);
     ag_boot_free(&r.boot);

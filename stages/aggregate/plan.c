@@ -42,8 +42,9 @@ int ag_read_plan(const bmc_stage *s, ag_plan *p, bmc_err *err) {
     static const char *const ins[] = {"evals", "models", "maps", "predictions", "montages",
                                       "features"};
     static const char *const outs[] = {"md", "csv", "json", "html", "figures"};
-    static const char *const keys[] = {"resamples", "seed", "ci_level", "pipeline_info", "svg",
-                                       "dpi"};
+    /* Every key changes the outputs (none is speed-only). */
+    static const bmc_param_key keys[] = {{"resamples", 0}, {"seed", 0}, {"ci_level", 0},
+                                         {"pipeline_info", 0}, {"svg", 0}, {"dpi", 0}};
     if (bmc_stage_check_names(s, ins, 6, outs, 5, err)) return -1;
     if (bmc_stage_input_list(s, "evals", &p->evals, &p->n_evals, err) ||
         bmc_stage_input_list(s, "models", &p->models, &p->n_models, err) ||
@@ -71,7 +72,7 @@ int ag_read_plan(const bmc_stage *s, ag_plan *p, bmc_err *err) {
         return -1;
 
     const bmc_cfg_node *pm = s->params;
-    if (bmc_cfg_check_keys(pm, keys, sizeof keys / sizeof *keys, "bmc-aggregate params", err))
+    if (bmc_stage_check_params(s, keys, sizeof keys / sizeof *keys, "bmc-aggregate params", err))
         return -1;
     long long v;
     if (bmc_cfg_int(pm, "resamples", 0, 1000, 10, 1000000, &v, err)) return -1;
@@ -88,7 +89,8 @@ int ag_read_plan(const bmc_stage *s, ag_plan *p, bmc_err *err) {
         p->pipeline_info = xstrdup(info);
     } else {
         p->pipeline_info = default_pipeline_info(s->config_path);
-        if (!p->pipeline_info)
+        /* --check reads a copy of the stage file elsewhere; the run reads pipeline_info/. */
+        if (!p->pipeline_info && !s->checking)
             return bmc_cfg_error_at(pm, err,
                                     "set params.pipeline_info to the run's pipeline_info/ folder "
                                     "(bmc-workflow writes it in results/<run>/)",

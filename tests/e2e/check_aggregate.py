@@ -369,9 +369,10 @@ def mode_bad(tmp):
     os.makedirs(out["figures"])
     open(os.path.join(out["figures"], "mine.txt"), "w").write("not the stage's")
     r = run_stage(stage, 1)
-    check(r.returncode == 2 and "was not made by bmc-aggregate" in r.stderr and
-          os.path.exists(os.path.join(out["figures"], "mine.txt")) and
-          not os.path.exists(out["csv"]), "bad: a foreign figures folder is kept, nothing written")
+    if not check(r.returncode == 2 and "carries no brainmclip stamp" in r.stderr and
+                 os.path.exists(os.path.join(out["figures"], "mine.txt")) and
+                 not os.path.exists(out["csv"]), "bad: a foreign figures folder is kept, nothing written"):
+        print(f"  exit {r.returncode}: {r.stderr[-1500:]}")
     shutil.rmtree(out["figures"])
     c = json.loads(json.dumps(cfg))
     fixture.write_stage(c, "elsewhere/aggregate.yaml")
