@@ -31,6 +31,12 @@ int bmc_is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int64_t bmc_file_size(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    return (int64_t)st.st_size;
+}
+
 int bmc_mkdir_p(const char *path, bmc_err *err) {
     char *p = xstrdup(path);
     size_t n = strlen(p);

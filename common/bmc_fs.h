@@ -11,6 +11,7 @@
 #define BMC_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "bmc_error.h"
 
 /* mkdir -p. Returns 0 or -1 with an error naming the folder. */
@@ -19,6 +20,9 @@ int bmc_mkdir_p(const char *path, bmc_err *err);
 int bmc_path_exists(const char *path);
 /* 1 if path is a directory. */
 int bmc_is_dir(const char *path);
+/* Size in bytes of the file at path (what a size read from inside it is checked against),
+ * or -1 when it cannot be stat'ed or is not a regular file. */
+int64_t bmc_file_size(const char *path);
 /* Write `len` bytes to path atomically: path.partial, fsync, rename, fsync the folder. */
 int bmc_write_file_atomic(const char *path, const void *data, size_t len, bmc_err *err);
 /* fsync a file by name (0 or -1). */

@@ -19,12 +19,86 @@
 
 /* ---- NIfTI ---------------------------------------------------------------------------- */
 
+/* Largest ROI side and voxel count accepted (NSD's 1.8 mm grid is 81 x 104 x 83). */
+#define ROI_MAX_SIDE 100000
+#define ROI_MAX_VOXELS ((int64_t)1 << 30)
+/* zlib cannot expand a stream by more than about 1032:1, so a .nii.gz holds at most this
+ * many data bytes per byte of file. */
+#define GZIP_MAX_RATIO 1032
+
+/* The header's shape, datatype and data offset (NIfTI-1 or -2, as libnifti2 reads it). */
+typedef struct roi_header {
+    int64_t dim[8], vox_offset;
+    int datatype;
+} roi_header;
+
+/* Check the header of `path` before libnifti2 converts it or allocates its data: a known
+ * datatype, dim[0] in 1..7, every dimension >= 1, at most 3 of them above 1 (sides capped),
+ * and data that fits the file (the file's real size, or its inflated bound for .gz). A bad
+ * or hostile header is a user error naming the file and field; libnifti2 itself is never
+ * handed it (it crashes on some, and allocates whatever the header claims). Local. */
+static int roi_header_check(const char *path, bmc_err *err) {
+    int nver = 0;
+    void *raw = nifti_read_header(path, &nver, 0);
+    if (!raw)
+        return bmc_err_set(err, "it must be a NIfTI-1 or NIfTI-2 file (.nii or .nii.gz)",
+                           "%s: not a readable NIfTI volume", path);
+    roi_header h = {0};
+    /* nifti_read_header returns the bytes as stored: swap a big-endian header here. */
+    if (nver == 2) {
+        nifti_2_header *n2 = raw;
+        if (n2->sizeof_hdr != 540) nifti_swap_as_nifti2(n2);
+        for (int k = 0; k < 8; k++) h.dim[k] = n2->dim[k];
+        h.vox_offset = n2->vox_offset;
+        h.datatype = n2->datatype;
+    } else {
+        nifti_1_header *n1 = raw;
+        if (n1->sizeof_hdr != 348) nifti_swap_as_nifti1(n1);
+        for (int k = 0; k < 8; k++) h.dim[k] = n1->dim[k];
+        h.vox_offset = isfinite(n1->vox_offset) && n1->vox_offset >= 0 && n1->vox_offset < 1e15
+                           ? (int64_t)n1->vox_offset : -1;
+        h.datatype = n1->datatype;
+    }
+    free(raw);
+    const char *hint = "ROI files are 3-D label volumes (X, Y, Z); the file may be damaged";
+    if (h.dim[0] < 1 || h.dim[0] > 7)
+        return bmc_err_set(err, hint, "%s: NIfTI header dim[0] = %lld is outside 1..7", path,
+                           (long long)h.dim[0]);
+    int64_t nvox = 1;
+    for (int k = 1; k <= h.dim[0]; k++) {
+        int64_t cap = k <= 3 ? ROI_MAX_SIDE : 1;
+        if (h.dim[k] < 1 || h.dim[k] > cap)
+            return bmc_err_set(err, hint, "%s: NIfTI header dim[%d] = %lld is outside 1..%lld",
+                               path, k, (long long)h.dim[k], (long long)cap);
+        nvox *= h.dim[k];
+    }
+    if (nvox > ROI_MAX_VOXELS)
+        return bmc_err_set(err, hint, "%s: NIfTI header claims %lld voxels (at most %lld)", path,
+                           (long long)nvox, (long long)ROI_MAX_VOXELS);
+    int nbyper = 0, swapsize = 0;
+    nifti_datatype_sizes(h.datatype, &nbyper, &swapsize);
+    if (nbyper < 1 || !nifti_datatype_is_valid(h.datatype, 1))
+        return bmc_err_set(err, "store labels as an integer or float type",
+                           "%s: unsupported NIfTI datatype %d", path, h.datatype);
+    int64_t size = bmc_file_size(path);
+    int gz = strlen(path) > 3 && !strcmp(path + strlen(path) - 3, ".gz");
+    int64_t room = gz ? size * GZIP_MAX_RATIO : size - h.vox_offset;
+    if (h.vox_offset < 0 || size < 0 || nvox * nbyper > room)
+        return bmc_err_set(err, "the file is truncated or its header is damaged",
+                           "%s: NIfTI header claims %lld voxels of %d bytes from offset %lld, "
+                           "more than the %lld-byte file holds",
+                           path, (long long)nvox, nbyper, (long long)h.vox_offset,
+                           (long long)size);
+    return 0;
+}
+
 int nsd_volume_read(const char *path, nsd_volume *vol, bmc_err *err) {
     memset(vol, 0, sizeof *vol);
     if (!bmc_path_exists(path))
         return bmc_err_set(err, "NSD keeps ROI volumes in nsddata/ppdata/subjXX/func1pt8mm/roi/",
                            "missing ROI file %s", path);
     nifti_set_debug_level(0);
+    if (roi_header_check(path, err)) return -1;
     nifti_image *nim = nifti_image_read(path, 1);
     if (!nim || !nim->data) {
         if (nim) nifti_image_free(nim);
