@@ -45,6 +45,7 @@ bmc_pkg(CJSON libcjson libcjson-dev)
 bmc_pkg(PNG libpng libpng-dev)
 bmc_pkg(JPEG libjpeg libjpeg-dev)
 bmc_pkg(MATIO matio libmatio-dev)
+bmc_pkg(ZLIB zlib zlib1g-dev)
 bmc_pkg(CAIRO cairo libcairo2-dev)
 bmc_pkg(FONTCONFIG fontconfig libfontconfig-dev)
 

@@ -8,8 +8,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
   libscalapack-openmpi-dev libhdf5-openmpi-dev hdf5-tools libyaml-dev libnifti2-dev
-  libmatio-dev libcjson-dev libopenblas-dev libpng-dev libjpeg-dev libcairo2-dev libssl-dev
-  libfontconfig-dev fonts-dejavu-core)
+  libmatio-dev zlib1g-dev libcjson-dev libopenblas-dev libpng-dev libjpeg-dev libcairo2-dev
+  libssl-dev libfontconfig-dev fonts-dejavu-core)
 test_pkgs=(python3 python3-numpy python3-h5py python3-yaml python3-scipy python3-pil
   python3-torch python3-sklearn python3-skimage python3-nibabel python3-pandas chromium)
 

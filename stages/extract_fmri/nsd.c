@@ -140,6 +140,7 @@ int nsd_design_read(const char *path, nsd_design *d, bmc_err *err) {
         return bmc_err_set(err, "nsd_root must be NSD's root folder (it holds nsddata/)",
                            "missing design file %s", path);
     Mat_LogInitFunc("bmc-extract-fmri", matio_quiet);
+    if (nsd_mat_scan(path, err)) return -1;
     mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
     if (!mat)
         return bmc_err_set(err, "it must be a MATLAB .mat file (v5, v7 or v7.3)",

@@ -40,6 +40,11 @@ typedef struct nsd_design {
  * integers; vectors may be 1×n or n×1). Shapes and ranges are checked: every masterordering
  * value in 1..n_images, n_shared ≤ n_images. 0 or -1 (err names the file and variable). */
 int nsd_design_read(const char *path, nsd_design *d, bmc_err *err);
+/* Check a MATLAB v5/v7 file's structure before matio reads it (mat_scan.c): every tag,
+ * dimension and element count must fit the bytes that hold it (the file, the enclosing
+ * element, a compressed variable's inflated stream of at most 256 MiB). 0, or -1 with an
+ * error naming the file. v7.3 (HDF5) files pass unchecked. Local. */
+int nsd_mat_scan(const char *path, bmc_err *err);
 void nsd_design_free(nsd_design *d);
 
 /* ---- <roi>.mgz.ctab -------------------------------------------------------------------- */
