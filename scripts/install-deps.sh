@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs the Debian 12 packages brainmclip needs, only those missing.
-# Usage: scripts/install-deps.sh [build|test]   (default: build; test adds the Python
-# reference implementations the test suite compares against, pandas for reading
-# summary.csv and headless Chromium for the report page). Idempotent: when everything
+# Usage: scripts/install-deps.sh [build|test|fuzz]   (default: build; test adds the Python
+# reference implementations the test suite compares against, pandas for reading summary.csv
+# and headless Chromium for the report page; fuzz adds those and clang, with its libFuzzer
+# runtime, for the fuzz preset). Idempotent: when everything
 # is installed it runs no apt command at all. Needs root (or sudo) only when installing.
 set -euo pipefail
 
@@ -13,8 +14,13 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
 test_pkgs=(python3 python3-numpy python3-h5py python3-yaml python3-scipy python3-pil
   python3-torch python3-sklearn python3-skimage python3-nibabel python3-pandas chromium)
 
+fuzz_pkgs=(clang libclang-rt-14-dev)  # Debian 12: clang 14; the runtime holds libFuzzer
+
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+  test) want+=("${test_pkgs[@]}") ;;
+  fuzz) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
