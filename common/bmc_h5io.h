@@ -14,6 +14,7 @@
 #define BMC_H5IO_H
 
 #include <hdf5.h>
+#include <stdint.h>
 #include <mpi.h>
 #include <stddef.h>
 #include "bmc_error.h"
@@ -81,6 +82,19 @@ int bmc_h5_create_dataset(bmc_h5 *f, const char *name, bmc_dtype t, int ndims,
  * (error for types that have none, such as strings or compound types). */
 int bmc_h5_dataset_info(bmc_h5 *f, const char *name, bmc_dtype *t, int *ndims,
                         hsize_t dims[BMC_H5_MAXDIMS], bmc_err *err);
+
+/* Sizes read from a file are user input. A dataset of file `path` with shape dims[0..ndims)
+ * of elem_size-byte elements is refused when the shape overflows, when it is above
+ * BMC_H5_MAX_DATASET_BYTES, or when it is above BMC_H5_SMALL_DATASET_BYTES and more than
+ * BMC_H5_MAX_EXPANSION (gzip's 1032:1 bound) times the file's real size: a dataset that
+ * claims 2^40 rows in a small file is damaged, not fully written or mis-shaped. The error
+ * names `what` (e.g. "file.h5:/betas") and its shape. bmc_h5_dataset_info and the row/block
+ * readers apply it to every dataset of a file opened read-only. 0 or -1. Local. */
+#define BMC_H5_MAX_DATASET_BYTES ((uint64_t)1 << 42)
+#define BMC_H5_SMALL_DATASET_BYTES ((uint64_t)64 << 20)
+#define BMC_H5_MAX_EXPANSION 1032
+int bmc_h5_check_extent(const char *path, const char *what, int ndims, const hsize_t *dims,
+                        size_t elem_size, bmc_err *err);
 
 /* 1 if an object (group, dataset) exists at `name`, else 0. Collective, cannot fail. */
 int bmc_h5_exists(bmc_h5 *f, const char *name);

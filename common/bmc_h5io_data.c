@@ -13,6 +13,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_h5io.h"
+#include "bmc_fs.h"
 #include "bmc_h5io_internal.h"
 
 /* ---- element types ------------------------------------------------------------------- */
@@ -120,6 +121,33 @@ int bmc_h5_create_dataset(bmc_h5 *f, const char *name, bmc_dtype t, int ndims,
     return bmc_h5i_agree(f->comm, &e, err);
 }
 
+int bmc_h5_check_extent(const char *path, const char *what, int ndims, const hsize_t *dims,
+                        size_t elem_size, bmc_err *err) {
+    char shape[160] = "";
+    size_t used = 0;
+    uint64_t bytes = elem_size, cap = BMC_H5_MAX_DATASET_BYTES;
+    int over = 0;
+    for (int d = 0; d < ndims; d++) {
+        used += (size_t)snprintf(shape + used, used < sizeof shape ? sizeof shape - used : 0,
+                                 "%s%llu", d ? ", " : "", (unsigned long long)dims[d]);
+        if (used >= sizeof shape) used = sizeof shape - 1;
+        if (dims[d] && bytes > cap / dims[d]) over = 1;
+        else bytes *= dims[d];
+    }
+    if (over)
+        return bmc_err_set(err, "the file is damaged or the dataset is not what brainmclip reads",
+                           "%s: shape (%s) claims more than %llu bytes", what, shape,
+                           (unsigned long long)cap);
+    int64_t size = bmc_file_size(path);
+    if (size >= 0 && bytes > BMC_H5_SMALL_DATASET_BYTES &&
+        bytes / BMC_H5_MAX_EXPANSION > (uint64_t)size)
+        return bmc_err_set(err, "the file is damaged, was not fully written, or the dataset's "
+                                "shape is wrong (check it with `h5ls -v`)",
+                           "%s: shape (%s) claims %llu bytes, but the file holds only %lld",
+                           what, shape, (unsigned long long)bytes, (long long)size);
+    return 0;
+}
+
 /* Open dataset `name` and read its shape; errors name the file and dataset. Local. */
 static hid_t open_dataset(bmc_h5 *f, const char *name, const char *what, int *ndims,
                           hsize_t dims[BMC_H5_MAXDIMS], bmc_err *e) {
@@ -145,6 +173,12 @@ static hid_t open_dataset(bmc_h5 *f, const char *name, const char *what, int *nd
         for (int d = 0; d < BMC_H5_MAXDIMS; d++) dims[d] = 0;
         H5Sget_simple_extent_dims(space, dims, NULL);
         *ndims = nd;
+        /* Inputs only: a file being written may not have grown to its datasets yet. */
+        if (!f->writable) {
+            hid_t type = H5Dget_type(dset);
+            bmc_h5_check_extent(f->path, what, nd, dims, H5Tget_size(type), e);
+            H5Tclose(type);
+        }
     }
     H5Sclose(space);
     if (e->failed) {

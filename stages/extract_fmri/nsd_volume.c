@@ -14,6 +14,7 @@
 
 #include "bmc_alloc.h"
 #include "bmc_fs.h"
+#include "bmc_h5io.h"
 #include "bmc_nifti.h"
 #include "nsd.h"
 
@@ -177,10 +178,15 @@ int nsd_h5_rows(const char *path, const char *dataset, long *n, bmc_err *err) {
         hid_t sp = H5Dget_space(did);
         hsize_t dims[H5S_MAX_RANK];
         int nd = H5Sget_simple_extent_dims(sp, dims, NULL);
+        hid_t ty = H5Dget_type(did);
+        char what[BMC_ERR_MSG_MAX / 2];
+        snprintf(what, sizeof what, "%s:/%s", path, dataset);
         if (nd < 1)
             rc = bmc_err_set(err, NULL, "%s:/%s: a scalar, not an image array", path, dataset);
         else
-            *n = (long)dims[0];
+            rc = bmc_h5_check_extent(path, what, nd, dims, H5Tget_size(ty), err);
+        if (!rc) *n = (long)dims[0];
+        H5Tclose(ty);
         H5Sclose(sp);
         H5Dclose(did);
     }
@@ -216,7 +222,10 @@ int nsd_betas_open(const char *path, nsd_betas *b, bmc_err *err) {
         rc = bmc_err_set(err, "NSD betas are int16 (percent signal change x 300)",
                          "%s:/betas is not a 16-bit integer dataset", path);
     } else {
-        for (int k = 0; k < 4; k++) b->dims[k] = (long)dims[k];
+        char what[BMC_ERR_MSG_MAX / 2];
+        snprintf(what, sizeof what, "%s:/betas", path);
+        rc = bmc_h5_check_extent(path, what, 4, dims, H5Tget_size(ty), err);
+        for (int k = 0; k < 4 && !rc; k++) b->dims[k] = (long)dims[k];
     }
     H5Tclose(ty);
     H5Sclose(sp);
