@@ -113,6 +113,15 @@ static int png_decode(png_ctx *c, bmc_err *err) {
                            "RGB images",
                            c->path, depth, depth);
     if (check_size(c->path, "PNG", (unsigned long)w, (unsigned long)h, err)) return -1;
+    /* Deflate expands at most 1032:1: the stored rows (a filter byte each, then 1 palette
+     * index or 3 samples a pixel at the header's bit depth) must fit what the file's
+     * compressed bytes can hold. */
+    int64_t bytes = bmc_file_size(c->path);
+    uint64_t row_bits = (uint64_t)w * (color == PNG_COLOR_TYPE_PALETTE ? 1 : 3) * (uint64_t)depth;
+    if (bytes >= 0 && (uint64_t)h * (1 + (row_bits + 7) / 8) > 1032 * (uint64_t)bytes)
+        return bmc_err_set(err, HINT_DAMAGED,
+                           "%s: PNG header claims %lux%lu pixels, more than its %lld bytes can "
+                           "hold", c->path, (unsigned long)w, (unsigned long)h, (long long)bytes);
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(c->png);
     (void)png_set_interlace_handling(c->png);
     png_read_update_info(c->png, c->info);
