@@ -340,17 +340,30 @@ static int check_specs(const st_file *st, const wspec *s, size_t n, const vit_co
     return 0;
 }
 
+/* A weight that is NaN or infinite would make every feature non-finite: refuse the tensor,
+ * naming the file, the tensor and the first bad element (flat index, as stored). */
+static int check_finite(const st_file *st, const st_tensor *t, const float *v, bmc_err *err) {
+    for (size_t i = 0; i < t->numel; i++)
+        if (!isfinite(v[i]))
+            return bmc_err_set(err, "the checkpoint is damaged or was saved after a diverged update",
+                               "%s: tensor '%s' element %zu is %g, not a finite number", st_path(st),
+                               t->name, i, (double)v[i]);
+    return 0;
+}
+
 static int read_specs(const st_file *st, const wspec *s, size_t n, bmc_err *err) {
     for (size_t i = 0; i < n; i++) {
         const st_tensor *t = st_find(st, s[i].name);
         BMC_CHECK(t && s[i].dst);
         if (!s[i].transpose) {
-            if (st_read_f32(st, t, s[i].dst, t->numel, err)) return -1;
+            if (st_read_f32(st, t, s[i].dst, t->numel, err) || check_finite(st, t, s[i].dst, err))
+                return -1;
             continue;
         }
         size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1];
         float *tmp = XNEW(tmp, t->numel);
         int rc = st_read_f32(st, t, tmp, t->numel, err);
+        if (!rc) rc = check_finite(st, t, tmp, err);
         for (size_t r = 0; r < rows && !rc; r++)
             for (size_t k = 0; k < cols; k++) s[i].dst[k * rows + r] = tmp[r * cols + k];
         free(tmp);

@@ -168,7 +168,13 @@ with tempfile.TemporaryDirectory() as tmp:
     hd = json.loads(json.dumps(header))
     hd["vision_model.pre_layrnorm.bias"]["dtype"] = "I32"
     bad["dtype"] = hd
-    expect = {"truncated": "model.safetensors", "offsets": name, "missing": "vision_model.post_layernorm.weight",
+    # A NaN weight (F32 or F16 bit pattern) would make every feature NaN.
+    nan_name = "vision_model.post_layernorm.weight"
+    nb0 = header[nan_name]["data_offsets"][0]
+    nan_bits = struct.pack("<f", float("nan")) if header[nan_name]["dtype"] == "F32" else b"\x00\x7e"
+    bad["nan"] = (header, body[:nb0] + nan_bits + body[nb0 + len(nan_bits):])
+    expect = {"nan": nan_name + "' element 0 is nan",
+              "truncated": "model.safetensors", "offsets": name, "missing": "vision_model.post_layernorm.weight",
               "shape": "vision_model.pre_layrnorm.bias", "dtype": "vision_model.pre_layrnorm.bias"}
     for case, content in bad.items():
         wdir = os.path.join(tmp, "bad_" + case)
