@@ -132,9 +132,14 @@ static int scan_matrix(const uint8_t *p, size_t n, int swap, int depth, const ch
         if (scan_matrix(d, len, swap, depth + 1, path, err)) return -1;
     }
     /* Numeric, char and sparse data: each remaining element's length was checked by
-     * next_element against the matrix's bytes. */
-    while (c.n > 0)
+     * next_element against the matrix's bytes; its type must be a numeric or text one
+     * (miINT8..miUINT64, miUTF8..miUTF32), never a nested matrix or compressed stream. */
+    while (c.n > 0) {
         if (next_element(&c, &type, &d, &len, path, err)) return -1;
+        if (type < MI_INT8 || type > 18 || type == 8 || type == 10 || type == 11 ||
+            type == MI_MATRIX || type == MI_COMPRESSED)
+            return bmc_err_set(err, hint, "%s: a matrix data element of type %u", path, type);
+    }
     return 0;
 }
 
