@@ -83,11 +83,11 @@ static int roi_header_check(const char *path, bmc_err *err) {
                            "%s: unsupported NIfTI datatype %d", path, h.datatype);
     int64_t size = bmc_file_size(path);
     int gz = strlen(path) > 3 && !strcmp(path + strlen(path) - 3, ".gz");
-    if (h.vox_offset < 0 || size < 0 || h.vox_offset > size)
+    if (h.vox_offset < 0 || size < 0 || (!gz && h.vox_offset > size))
         return bmc_err_set(err, "the file is truncated or its header is damaged",
                            "%s: NIfTI header vox_offset %lld is outside the %lld-byte file", path,
                            (long long)h.vox_offset, (long long)size);
-    int64_t room = gz ? size * GZIP_MAX_RATIO : size - h.vox_offset;
+    int64_t room = gz ? size * GZIP_MAX_RATIO : size - h.vox_offset; /* no overflow: both checked */
     if (nvox * nbyper > room)
         return bmc_err_set(err, "the file is truncated or its header is damaged",
                            "%s: NIfTI header claims %lld voxels of %d bytes from offset %lld, "
