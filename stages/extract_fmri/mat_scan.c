@@ -66,9 +66,6 @@ static int next_element(mat_cursor *c, uint32_t *type, const uint8_t **data, siz
     return 0;
 }
 
-static int scan_matrix(const uint8_t *p, size_t n, int swap, int depth, const char *path,
-                       bmc_err *err);
-
 /* The payload (n bytes) of one top-level or nested miMATRIX element. */
 static int scan_matrix(const uint8_t *p, size_t n, int swap, int depth, const char *path,
                        bmc_err *err) {
