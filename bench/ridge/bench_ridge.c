@@ -122,7 +122,7 @@ static int fill_y(void *ctx, int col0, int ncols, double *rows, bmc_err *err) {
     return bmc_h5_read_block(c->f, "/Y", BMC_F64, start, count, rows, err);
 }
 
-static const char *phase_name[RIDGE_N_PHASES] = {"gram", "eig", "load", "score", "solve"};
+static const char *phase_name[RIDGE_N_PHASES] = {"gram", "eig", "load", "score", "solve", "sink"};
 
 /* Rank 0: the JSON line. flops per phase (0: not a GEMM phase). */
 static void report(const opts *o, const ridge_problem *pb, const ridge_result *res, int m,

@@ -9,7 +9,7 @@
 
 #include "bmc_alloc.h"
 #include "ridge.h"
-#include "ridge_dist.h"
+#include "ridge_fit.h"
 
 int ridge_check_problem(const ridge_problem *pb, bmc_err *err) {
     BMC_CHECK(pb != NULL && err != NULL);
@@ -44,6 +44,9 @@ int ridge_check_problem(const ridge_problem *pb, bmc_err *err) {
     if (pb->mode == RIDGE_MODE_KFOLD && (pb->kfold < 2 || pb->kfold > pb->n))
         return bmc_err_set(err, "the number of folds must be between 2 and the sample count",
                            "%s: k-fold with k = %d on %d samples", where, pb->kfold, pb->n);
+    if (pb->max_block_cols < 0)
+        return bmc_err_set(err, "use 0 for blocks as wide as the budget allows",
+                           "%s: max_block_cols %d", where, pb->max_block_cols);
     if (pb->nb < 0)
         return bmc_err_set(err, "use 0 for the default block size", "%s: block size %d", where,
                            pb->nb);
@@ -184,7 +187,7 @@ static size_t syevd_sz(const sizer *z, int r) {
 
 /* Peak of one basis (training rows outside a fold of n_te rows) and its column blocks. */
 static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int tb, int score,
-                         int solve) {
+                         int solve, int collect) {
     const int n = pb->n, p = pb->p, n_tr = n - n_te, dual = n_tr <= p, r = dual ? n_tr : p;
     const size_t d = sizeof(double), na = (size_t)pb->n_alpha;
     size_t xtr = dm_sz(z, n_tr, p), xte = n_te ? dm_sz(z, n_te, p) : 0;
@@ -228,26 +231,35 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
                           ? (size_t)(mloc_r > 1 ? mloc_r : 1) * na * d /* wl */
                           : dm_sz(z, n_te ? n_te : n_tr, tb);
         if (ridge_uses_mixed(pb) && !n_te) { /* float32 Z and R, the near-tie rescoring */
-            int cw = ridge_rescore_cols(tb);
+            int cw = ridge_rescore_cols(tb, ridge_col_quantum(z->g, z->nb));
             rmat = dm_sz(z, r, tb) + 3 * dm_sz(z, r, cw) + na * (size_t)cw * d +
                    ntb * (sizeof(int) + d);
         }
         blk = max_sz(blk, work + part + rmat);
     }
-    if (solve) {
+    if (solve) { /* the block's coefficients cb (rows × tb and 2·tb), then the sink */
         int rows = dual ? n : p;
-        size_t orb = rb_sz(z, rows, tb);
-        if (z->g->size == 1) { /* the GEMM writes the model rows directly */
-            blk = max_sz(blk, work + ym);
+        size_t orb = rb_sz(z, rows, tb), cb = orb + 2 * ym;
+        if (z->g->size == 1) { /* the GEMM writes cb's rows directly */
+            blk = max_sz(blk, work + cb + ym);
         } else {
-            blk = max_sz(blk, work + dm_sz(z, rows, tb) + orb);
-            blk = max_sz(blk, work + orb + ym);
+            blk = max_sz(blk, work + cb + dm_sz(z, rows, tb) + orb);
+            blk = max_sz(blk, work + cb + orb + ym);
         }
+        if (!collect) blk = max_sz(blk, cb + ntb * pb->sink_col_bytes);
     }
     return max_sz(peak, resid + blk);
 }
 
 size_t ridge_memory_predict(const ridge_problem *pb, int block_cols) {
+    return ridge_memory_predict_mode(pb, block_cols, 1);
+}
+
+size_t ridge_memory_predict_stream(const ridge_problem *pb, int block_cols) {
+    return ridge_memory_predict_mode(pb, block_cols, 0);
+}
+
+size_t ridge_memory_predict_mode(const ridge_problem *pb, int block_cols, int collect) {
     BMC_CHECK(pb != NULL && pb->grid != NULL && block_cols >= 1);
     const bmc_grid *g = pb->grid;
     sizer z = {g, ridge_problem_block_size(pb)};
@@ -256,10 +268,11 @@ size_t ridge_memory_predict(const ridge_problem *pb, int block_cols) {
     long row0, nrows, crow0, cnrows;
     bmc_rowblock(pb->n, g->size, g->rank, &row0, &nrows);
     bmc_rowblock(dual ? pb->n : pb->p, g->size, g->rank, &crow0, &cnrows);
-    /* resident: raw X rows, result and model arrays */
+    /* resident: raw X rows, result and model arrays (the per-column model arrays only when
+     * the fit collects them) */
     size_t fixed = rb_sz(&z, pb->n, pb->p) + na * t * d + na * (size_t)ridge_n_groups(pb) * d +
-                   t * sizeof(int) + t * d + (size_t)pb->p * d + 2 * t * d +
-                   (size_t)cnrows * t * d;
+                   t * sizeof(int) + t * d + (size_t)pb->p * d;
+    if (collect) fixed += 2 * t * d + (size_t)cnrows * t * d;
     if (dual) fixed += (size_t)nrows * (size_t)pb->p * d + (size_t)nrows * d;
     size_t peak = fixed + 3 * (size_t)pb->p * d; /* the zero-variance count */
     int tb = block_cols < pb->t ? block_cols : pb->t;
@@ -267,9 +280,9 @@ size_t ridge_memory_predict(const ridge_problem *pb, int block_cols) {
         for (int f = 0; f < pb->kfold; f++) {
             int f0, f1;
             ridge_fold_rows(pb->n, pb->kfold, f, &f0, &f1);
-            peak = max_sz(peak, fixed + basis_peak(pb, &z, f1 - f0, tb, 1, 0));
+            peak = max_sz(peak, fixed + basis_peak(pb, &z, f1 - f0, tb, 1, 0, collect));
         }
-    peak = max_sz(peak, fixed + basis_peak(pb, &z, 0, tb, pb->mode != RIDGE_MODE_KFOLD, 1));
+    peak = max_sz(peak, fixed + basis_peak(pb, &z, 0, tb, pb->mode != RIDGE_MODE_KFOLD, 1, collect));
     unsigned long local = peak, global = 0;
     BMC_MPI(MPI_Allreduce(&local, &global, 1, MPI_UNSIGNED_LONG, MPI_MAX, g->comm));
     return global;

@@ -18,7 +18,7 @@
 
 void ridge_split_centre(ridge_mem *mt, const bmc_grid *g, const bmc_rowblock_mat *src, int f0,
                         int f1, int nb, double *mean, bmc_distmat *train, bmc_distmat *test) {
-    bmc_rowblock_col_means(mean, src, f0, f1);
+    ridge_col_means(mean, src, f0, f1);
     ridge_dm_init(mt, train, g, src->m - (f1 - f0), src->n, nb);
     bmc_rowblock_to_distmat(train, 0, src, 0, f0);
     bmc_rowblock_to_distmat(train, f0, src, f1, src->m);

@@ -130,12 +130,17 @@ static void score_loo_screen(const ridge_basis *b, const ridge_problem *pb,
                 z[(size_t)li + (size_t)lj * (size_t)P->lld] =
                     (float)(RIDGE_AT(P, li, lj) * w[li] * f);
         }
-        if (P->grid->size == 1)
-            sgemm_("N", "N", &m, &n, &k, &f1, b->q32, &b->Q.lld, z, &P->lld, &f0, r, &P->lld, 1,
-                   1);
-        else
-            psgemm_("N", "N", &m, &n, &k, &f1, b->q32, &one, &one, b->Q.desc, z, &one, &one,
-                    P->desc, &f0, r, &one, &one, P->desc, 1, 1);
+        int q = ridge_col_quantum(P->grid, P->nb); /* as ridge_gemm_ycols */
+        for (int c0 = 0; c0 < n; c0 += q) {
+            int wc = n - c0 < q ? n - c0 : q, ja = c0 + 1;
+            size_t off = (size_t)c0 * (size_t)P->lld;
+            if (P->grid->size == 1)
+                sgemm_("N", "N", &m, &wc, &k, &f1, b->q32, &b->Q.lld, z + off, &P->lld, &f0,
+                       r + off, &P->lld, 1, 1);
+            else
+                psgemm_("N", "N", &m, &wc, &k, &f1, b->q32, &one, &one, b->Q.desc, z, &one, &ja,
+                        P->desc, &f0, r, &one, &ja, P->desc, 1, 1);
+        }
         loo_sums(b, P, a, r, NULL, scale2, rgd, part);
     }
     free(pexp);
@@ -159,7 +164,7 @@ static long rescore_near_ties(ridge_fit_ctx *fc, const ridge_basis *b, const bmc
     const ridge_problem *pb = fc->pb;
     const bmc_grid *g = fc->g;
     size_t t = (size_t)pb->t;
-    int tb = P->n, cw = pf->n, one = 1;
+    int tb = P->n, cw = pf->n, one = 1, quantum = ridge_col_quantum(g, P->nb);
     long near_cols = 0;
     for (int k = 0; k < tb; k++) { /* lim[k]: rescore penalties scoring ≤ lim; −1: none */
         const double *col = fc->res->scores + (size_t)col0 + (size_t)k;
@@ -186,8 +191,11 @@ static long rescore_near_ties(ridge_fit_ctx *fc, const ridge_basis *b, const bmc
         int nl = 0;
         for (int c = 0; c < tb; c++)
             if (lim[c] >= 0.0 && !(sa[c] > lim[c])) list[nl++] = c;
-        for (int c0 = 0; c0 < nl; c0 += cw) {
-            int len = nl - c0 < cw ? nl - c0 : cw;
+        for (int c0 = 0, len = 0; c0 < nl; c0 += len) {
+            /* at most cw columns, all in one column quantum: the same GEMMs whatever the
+             * blocking (ridge_gemm_ycols) */
+            for (len = 1; c0 + len < nl && len < cw && list[c0 + len] / quantum == list[c0] / quantum;)
+                len++;
             for (int q = c0; q < c0 + len;) { /* runs of consecutive columns → pf[:, q − c0] */
                 int run = 1;
                 while (q + run < c0 + len && list[q + run] == list[q] + run) run++;
@@ -308,9 +316,10 @@ static void score_gcv(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distmat
         for (int li = 0; li < ml; li++)
             RIDGE_AT(Z, li, lj) = RIDGE_AT(P, li, lj) * RIDGE_AT(P, li, lj);
     const double one = 1.0;
-    for (int lj0 = 0; lj0 < nl && ml > 0;) {
+    for (int lj0 = 0; lj0 < nl && ml > 0;) { /* runs of at most RIDGE_COL_QUANTUM columns */
         int k0 = bmc_distmat_col(P, lj0), len = 1;
-        while (lj0 + len < nl && bmc_distmat_col(P, lj0 + len) == k0 + len) len++;
+        while (lj0 + len < nl && len < RIDGE_COL_QUANTUM && bmc_distmat_col(P, lj0 + len) == k0 + len)
+            len++;
         dgemm_("T", "N", &len, &ina, &ml, &one, &RIDGE_AT(Z, 0, lj0), &Z->lld, wl, &ml, &one,
                part + k0, &ld, 1, 1);
         lj0 += len;
@@ -327,7 +336,7 @@ static void score_mixed(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distm
                         int col0) {
     const ridge_problem *pb = fc->pb;
     ridge_mem *mt = &fc->mt;
-    int tb = P->n, cw = ridge_rescore_cols(tb);
+    int tb = P->n, cw = ridge_rescore_cols(tb, ridge_col_quantum(fc->g, fc->nb));
     size_t na = (size_t)pb->n_alpha, ntb = (size_t)tb;
     double *part = ridge_mem_get(mt, na * ntb + ntb, sizeof(double));
     size_t cnt = (size_t)P->lld * (size_t)P->nloc;
@@ -372,11 +381,11 @@ static void score_exact(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distm
         if (kfold || !b->dual)
             memcpy(R.data, src->data, (size_t)R.lld * (size_t)R.nloc * sizeof(double));
         if (kfold) /* held-out residual: Yte − A·Z */
-            bmc_distmat_gemm("N", "N", -1.0, &b->A, Z, 1.0, &R);
+            ridge_gemm_ycols("N", -1.0, &b->A, Z, 1.0, &R);
         else if (b->dual) /* c = Q·Z; LOO residual c / G⁻¹_ii */
-            bmc_distmat_gemm("N", "N", 1.0, &b->Q, Z, 0.0, &R);
+            ridge_gemm_ycols("N", 1.0, &b->Q, Z, 0.0, &R);
         else /* Yc − U·Z; LOO residual / (1 − h_ii) */
-            bmc_distmat_gemm("N", "N", -1.0, &b->U, Z, 1.0, &R);
+            ridge_gemm_ycols("N", -1.0, &b->U, Z, 1.0, &R);
         if (!kfold) { /* LOO: residuals divided by G⁻¹_ii or 1 − h_ii */
             loo_sums(b, &R, (int)a, NULL, R.data, NULL, rgd, part);
             continue;
@@ -407,58 +416,80 @@ static void select_per_target(const ridge_fit_ctx *fc, int col0, int tb, int *be
     }
 }
 
-/* Collective: the model's y_mean and intercept = ȳ − x̄·W of columns [col0, col0 + tb), from
- * dot (tb: this rank's share of x̄·W, summed over the ranks here). */
-static void set_intercepts(ridge_fit_ctx *fc, const double *ymean, double *dot, int col0,
-                           int tb) {
-    ridge_model *md = fc->model;
-    ridge_allsum(dot, (size_t)tb, fc->g->comm);
-    for (size_t k = 0; k < (size_t)tb; k++) {
-        md->y_mean[(size_t)col0 + k] = ymean[k];
-        md->intercept[(size_t)col0 + k] = ymean[k] - dot[k];
+/* One solved column block (solve_block_*): this rank's coefficient rows (C order, nrows ×
+ * tb), the block's y_mean and intercepts (tb each). */
+typedef struct coef_block {
+    int tb;
+    long nrows;
+    double *coef, *ymean, *intercept;
+} coef_block;
+
+/* Local: an empty coef_block of tb columns for `rows` coefficient rows, counted. */
+static void coef_block_init(ridge_fit_ctx *fc, int rows, int tb, coef_block *cb) {
+    long row0;
+    bmc_rowblock(rows, fc->g->size, fc->g->rank, &row0, &cb->nrows);
+    cb->tb = tb;
+    cb->coef = ridge_mem_get(&fc->mt, (size_t)cb->nrows * (size_t)tb, sizeof(double));
+    cb->ymean = ridge_mem_get(&fc->mt, 2 * (size_t)tb, sizeof(double));
+    cb->intercept = cb->ymean + tb;
+}
+
+static void coef_block_free(ridge_fit_ctx *fc, coef_block *cb) {
+    ridge_mem_put(&fc->mt, cb->coef, (size_t)cb->nrows * (size_t)cb->tb, sizeof(double));
+    ridge_mem_put(&fc->mt, cb->ymean, 2 * (size_t)cb->tb, sizeof(double));
+}
+
+/* Collective: the block's y_mean and intercept = ȳ − x̄·W, from dot (tb: this rank's share
+ * of x̄·W, summed over the ranks here). */
+static void set_intercepts(ridge_fit_ctx *fc, const double *ymean, double *dot, coef_block *cb) {
+    ridge_allsum(dot, (size_t)cb->tb, fc->g->comm);
+    for (size_t k = 0; k < (size_t)cb->tb; k++) {
+        cb->ymean[k] = ymean[k];
+        cb->intercept[k] = ymean[k] - dot[k];
     }
 }
 
-/* Local (one process): the coefficients Q·Z (dual C, primal W = V·Z) of columns
- * [col0, col0 + tb) by one GEMM straight into the model's C-order rows, as (Q·Z)ᵀ = Zᵀ·Qᵀ in
- * the column-major view of coef_rows[:, col0:] (leading dimension t); then the intercepts
- * (dual: x̄·W_k = (Xc·x̄)ᵀ·c_k). */
+/* Local (one process): the coefficients Q·Z (dual C, primal W = V·Z) of the block by one GEMM
+ * straight into its C-order rows, as (Q·Z)ᵀ = Zᵀ·Qᵀ in the column-major view of cb->coef;
+ * then the intercepts (dual: x̄·W_k = (Xc·x̄)ᵀ·c_k). */
 static void solve_block_local(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distmat *Z,
-                              const double *ymean, int col0) {
+                              const double *ymean, coef_block *cb) {
     const ridge_problem *pb = fc->pb;
-    ridge_model *md = fc->model;
-    int rows = b->dual ? pb->n : pb->p, itb = Z->n, ir = b->r, ldc = pb->t;
+    int rows = b->dual ? pb->n : pb->p, itb = Z->n, ir = b->r, ldc = itb;
     size_t ntb = (size_t)Z->n;
     const double one_d = 1.0, zero_d = 0.0;
-    dgemm_("T", "T", &itb, &rows, &ir, &one_d, Z->data, &Z->lld, b->Q.data, &b->Q.lld, &zero_d,
-           md->coef_rows + col0, &ldc, 1, 1);
+    for (int c0 = 0; c0 < itb; c0 += RIDGE_COL_QUANTUM) { /* as ridge_gemm_ycols (1 process) */
+        int w = itb - c0 < RIDGE_COL_QUANTUM ? itb - c0 : RIDGE_COL_QUANTUM;
+        dgemm_("T", "T", &w, &rows, &ir, &one_d, Z->data + (size_t)c0 * (size_t)Z->lld, &Z->lld,
+               b->Q.data, &b->Q.lld, &zero_d, cb->coef + c0, &ldc, 1, 1);
+    }
     double *dot = ridge_mem_get(&fc->mt, ntb, sizeof(double));
     for (int i = 0; i < rows; i++) {
         double v = b->dual ? fc->xc_xmean[i] : b->x_mean[i];
-        const double *row = md->coef_rows + (size_t)i * (size_t)pb->t + (size_t)col0;
+        const double *row = cb->coef + (size_t)i * ntb;
         for (size_t k = 0; k < ntb; k++) dot[k] += v * row[k];
     }
-    set_intercepts(fc, ymean, dot, col0, itb);
+    set_intercepts(fc, ymean, dot, cb);
     ridge_mem_put(&fc->mt, dot, ntb, sizeof(double));
 }
 
-/* Collective (the grid): the coefficients Q·Z of columns [col0, col0 + tb) on the 2-D grid,
- * moved to this rank's model rows through a row-block matrix; then the intercepts from those
- * rows (dual: x̄·W_k = (Xc·x̄)ᵀ·c_k). */
+/* Collective (the grid): the coefficients Q·Z of the block on the 2-D grid, moved to this
+ * rank's rows through a row-block matrix; then the intercepts from those rows (dual:
+ * x̄·W_k = (Xc·x̄)ᵀ·c_k). */
 static void solve_block_grid(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_distmat *Z,
-                             const double *ymean, int col0) {
+                             const double *ymean, coef_block *cb) {
     const ridge_problem *pb = fc->pb;
     ridge_mem *mt = &fc->mt;
     int rows = b->dual ? pb->n : pb->p, tb = Z->n;
     size_t ntb = (size_t)tb;
     bmc_distmat out;
     ridge_dm_init(mt, &out, fc->g, rows, tb, fc->nb);
-    bmc_distmat_gemm("N", "N", 1.0, &b->Q, Z, 0.0, &out);
+    ridge_gemm_ycols("N", 1.0, &b->Q, Z, 0.0, &out);
     bmc_rowblock_mat orb;
     ridge_rb_init(mt, &orb, fc->g, rows, tb);
     bmc_rowblock_from_distmat(&orb, &out);
     ridge_dm_free(mt, &out);
-    bmc_rowblock_to_c(fc->model->coef_rows, pb->t, col0, &orb);
+    bmc_rowblock_to_c(cb->coef, tb, 0, &orb);
     double *dot = ridge_mem_get(mt, ntb, sizeof(double));
     for (size_t k = 0; k < ntb; k++) { /* orb is column-major: walk each column */
         const double *col = orb.data + k * (size_t)orb.ld;
@@ -468,8 +499,24 @@ static void solve_block_grid(ridge_fit_ctx *fc, const ridge_basis *b, const bmc_
         dot[k] += acc;
     }
     ridge_rb_free(mt, &orb);
-    set_intercepts(fc, ymean, dot, col0, tb);
+    set_intercepts(fc, ymean, dot, cb);
     ridge_mem_put(mt, dot, ntb, sizeof(double));
+}
+
+/* Collective: hand the solved block to the fit's sink as a model view of its columns. */
+static int emit_block(ridge_fit_ctx *fc, const coef_block *cb, int col0, const int *best) {
+    ridge_model view = *fc->model;
+    view.t = cb->tb;
+    view.coef_rows = cb->coef;
+    view.y_mean = cb->ymean;
+    view.intercept = cb->intercept;
+    ridge_block_out out = {.col0 = col0, .block = &view, .best_index = best + col0};
+    size_t sink_bytes = fc->collect ? 0 : (size_t)cb->tb * fc->pb->sink_col_bytes;
+    ridge_mem_add(&fc->mt, sink_bytes); /* what the sink may use, counted in the peak */
+    int rc = fc->sink(fc->sink_ctx, &out, fc->err);
+    ridge_mem_sub(&fc->mt, sink_bytes);
+    if (rc != 0 && !fc->err->failed) bmc_err_set(fc->err, NULL, "ridge: the block sink failed");
+    return bmc_err_agree(fc->g->comm, fc->err) ? -1 : 0;
 }
 
 int ridge_process_block(ridge_fit_ctx *fc, const ridge_basis *b, int col0, int tb, double weight,
@@ -482,7 +529,7 @@ int ridge_process_block(ridge_fit_ctx *fc, const ridge_basis *b, int col0, int t
     t0 = ridge_lap(fc, RIDGE_PHASE_LOAD, t0);
     bmc_distmat P, Z; /* the projection Qᵀ·Yc (dual) or Uᵀ·Yc, and its scaled copies */
     ridge_dm_init(mt, &P, fc->g, b->r, tb, fc->nb);
-    bmc_distmat_gemm("T", "N", 1.0, b->dual ? &b->Q : &b->U, &y.ytr, 0.0, &P);
+    ridge_gemm_ycols("T", 1.0, b->dual ? &b->Q : &b->U, &y.ytr, 0.0, &P);
     ridge_dm_init(mt, &Z, fc->g, b->r, tb, fc->nb);
     if (score) {
         if (pb->mode == RIDGE_MODE_GCV) {
@@ -496,16 +543,23 @@ int ridge_process_block(ridge_fit_ctx *fc, const ridge_basis *b, int col0, int t
         if (select_here) select_per_target(fc, col0, tb, best);
     }
     t0 = ridge_lap(fc, RIDGE_PHASE_SCORE, t0);
+    coef_block cb = {0};
     if (best != NULL) { /* coefficients with the chosen penalties: dual Q·Z, primal V·Z */
         scale_projection(b, pb, &P, 0, best, col0, &Z);
+        coef_block_init(fc, b->dual ? pb->n : pb->p, tb, &cb);
         if (fc->g->size == 1)
-            solve_block_local(fc, b, &Z, y.ymean, col0);
+            solve_block_local(fc, b, &Z, y.ymean, &cb);
         else
-            solve_block_grid(fc, b, &Z, y.ymean, col0);
+            solve_block_grid(fc, b, &Z, y.ymean, &cb);
         ridge_lap(fc, RIDGE_PHASE_SOLVE, t0);
     }
     ridge_dm_free(mt, &Z);
     ridge_dm_free(mt, &P);
     y_block_free(mt, b, &y);
-    return 0;
+    if (best == NULL) return 0;
+    t0 = MPI_Wtime();
+    int rc = emit_block(fc, &cb, col0, best);
+    coef_block_free(fc, &cb);
+    ridge_lap(fc, RIDGE_PHASE_SINK, t0);
+    return rc;
 }

@@ -90,8 +90,9 @@ static inline int ridge_uses_mixed(const ridge_problem *pb) {
            pb->grain == RIDGE_GRAIN_TARGET && pb->n <= pb->p;
 }
 
-/* Columns per float64 rescoring GEMM of MIXED near ties (at most a block's width). */
-static inline int ridge_rescore_cols(int tb) { return tb < 64 ? tb : 64; }
+/* Columns per float64 rescoring GEMM of MIXED near ties: at most a block's width and one
+ * column quantum (ridge_col_quantum). */
+static inline int ridge_rescore_cols(int tb, int quantum) { return tb < quantum ? tb : quantum; }
 
 /* Columns of the eigenvectors squared per GEMM when forming the LOO diagonals (ridge.c). */
 enum { RIDGE_GDIAG_CHUNK = 16 };
@@ -118,10 +119,76 @@ void ridge_fold_rows(int n, int k, int f, int *r0, int *r1);
 /* Element (li, lj) of a 2-D matrix's local array (an lvalue). */
 #define RIDGE_AT(a, li, lj) ((a)->data[(size_t)(li) + (size_t)(lj) * (size_t)(a)->lld])
 
-/* Collective: v[0..count) := its sum over the ranks of comm. */
+/* Collective: v[0..count) := its sum over the ranks of comm, added in rank order on rank 0
+ * ((v₀ + v₁) + v₂ …) and broadcast: each element's bits depend neither on count nor on its
+ * position (MPI_Allreduce picks its algorithm, and so its order, by the message size), so
+ * blocked and unblocked fits agree bit for bit on any rank count. Rank 0 receives through a
+ * fixed buffer of RIDGE_SUM_CHUNK doubles. */
+enum { RIDGE_SUM_CHUNK = 8192 };
 static inline void ridge_allsum(double *v, size_t count, MPI_Comm comm) {
     BMC_CHECK(count <= 2147483647u);
-    if (count > 0) BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, v, (int)count, MPI_DOUBLE, MPI_SUM, comm));
+    int size = 1, rank = 0;
+    BMC_MPI(MPI_Comm_size(comm, &size));
+    if (size == 1 || count == 0) return;
+    BMC_MPI(MPI_Comm_rank(comm, &rank));
+    double *buf = rank == 0 ? XNEW(buf, count < RIDGE_SUM_CHUNK ? count : RIDGE_SUM_CHUNK) : NULL;
+    for (size_t off = 0; off < count; off += RIDGE_SUM_CHUNK) {
+        int len = (int)(count - off < RIDGE_SUM_CHUNK ? count - off : RIDGE_SUM_CHUNK);
+        if (rank != 0) {
+            BMC_MPI(MPI_Send(v + off, len, MPI_DOUBLE, 0, 0, comm));
+            continue;
+        }
+        for (int r = 1; r < size; r++) {
+            BMC_MPI(MPI_Recv(buf, len, MPI_DOUBLE, r, 0, comm, MPI_STATUS_IGNORE));
+            for (int i = 0; i < len; i++) v[off + (size_t)i] += buf[i];
+        }
+    }
+    free(buf);
+    BMC_MPI(MPI_Bcast(v, (int)count, MPI_DOUBLE, 0, comm));
+}
+
+/* Collective: mean[j] := the mean of column j of a over its rows outside [skip0, skip1), summed
+ * by ridge_allsum (bmc_rowblock_col_means, in a blocking-independent order). */
+static inline void ridge_col_means(double *mean, const bmc_rowblock_mat *a, int skip0, int skip1) {
+    BMC_CHECK(skip0 <= skip1 && a->m - (skip1 - skip0) >= 1 && a->n >= 0);
+    for (int j = 0; j < a->n; j++) {
+        double sum = 0.0;
+        for (long i = 0; i < a->nrows; i++) {
+            long gi = a->row0 + i;
+            if (gi < skip0 || gi >= skip1) sum += a->data[(size_t)i + (size_t)j * (size_t)a->ld];
+        }
+        mean[j] = sum;
+    }
+    ridge_allsum(mean, (size_t)a->n, a->grid->comm);
+    for (int j = 0; j < a->n; j++) mean[j] /= (double)(a->m - (skip1 - skip0));
+}
+
+/* The column quantum of a grid with nb-column blocks: RIDGE_COL_QUANTUM rounded up to whole
+ * cycles of the process columns (nb · npcol), so that a quantum-aligned column block of Y lies
+ * on the process columns as the same columns of all of Y do. Local, pure. */
+static inline int ridge_col_quantum(const bmc_grid *g, int nb) {
+    int cycle = g->size == 1 ? 1 : nb * g->npcol;
+    return (RIDGE_COL_QUANTUM + cycle - 1) / cycle * cycle;
+}
+
+/* Collective: c := alpha·op(a)·b + beta·c (bmc_distmat_gemm) where b's and c's columns are
+ * columns of Y, one column quantum (ridge_col_quantum) at a time: every call has the same
+ * shape and layout whatever the block's width, so a column's bits do not depend on how Y was
+ * cut into blocks (the BLAS's kernels and pdgemm's algorithm both change with the shape). */
+static inline void ridge_gemm_ycols(const char *ta, double alpha, const bmc_distmat *a,
+                                    const bmc_distmat *b, double beta, bmc_distmat *c) {
+    int m = c->m, k = ta[0] == 'N' ? a->n : a->m, one = 1, q = ridge_col_quantum(c->grid, c->nb);
+    if (m == 0) return;
+    for (int c0 = 0; c0 < c->n; c0 += q) {
+        int w = c->n - c0 < q ? c->n - c0 : q, ja = c0 + 1;
+        if (c->grid->size == 1)
+            dgemm_(ta, "N", &m, &w, &k, &alpha, a->data, &a->lld,
+                   b->data + (size_t)c0 * (size_t)b->lld, &b->lld, &beta,
+                   c->data + (size_t)c0 * (size_t)c->lld, &c->lld, 1, 1);
+        else
+            pdgemm_(ta, "N", &m, &w, &k, &alpha, a->data, &one, &one, a->desc, b->data, &one, &ja,
+                    b->desc, &beta, c->data, &one, &ja, c->desc, 1, 1);
+    }
 }
 
 /* Local: subtract mean[global column] from every element of a. */

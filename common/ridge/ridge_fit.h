@@ -33,6 +33,9 @@ typedef struct ridge_fit_ctx {
     int nb, tb;
     ridge_fill_fn fill;
     void *fill_ctx;
+    ridge_sink_fn sink;          /* each solved block (ridge_fit: collect into the model)  */
+    void *sink_ctx;
+    int collect;                 /* ridge_fit: the model holds every column                */
     bmc_rowblock_mat X;          /* raw X */
     ridge_mem mt;
     double phase_s[RIDGE_N_PHASES]; /* this rank's wall seconds per phase */
@@ -67,5 +70,9 @@ void ridge_basis_free(ridge_mem *mt, const ridge_problem *pb, ridge_basis *b);
  * agreed err (reading Y failed or Y not finite). */
 int ridge_process_block(ridge_fit_ctx *fc, const ridge_basis *b, int col0, int tb, double weight,
                         int score, int *best, int select_here);
+
+/* Collective: the predicted peak of the fit (collect: with every column in the model, as
+ * ridge_fit; else ridge_fit_stream's with the sink's bytes) for blocks of block_cols (cv.c). */
+size_t ridge_memory_predict_mode(const ridge_problem *pb, int block_cols, int collect);
 
 #endif

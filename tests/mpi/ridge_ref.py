@@ -173,6 +173,11 @@ def main():
             # MIXED where it does not apply (primal, k-fold): plain float64
             make_case(root, "mixed_primal", rng, 90, 40, 5, precision=1),
             make_case(root, "mixed_kfold", rng, 60, 90, 7, mode=KFOLD, k=5, precision=1),
+            # wide enough for test_ridge's exact check of streamed 64-column blocks against
+            # the unblocked fit (past the BLAS's small-matrix kernels)
+            make_case(root, "stream_primal", rng, 200, 150, 200),
+            make_case(root, "stream_dual", rng, 120, 220, 200, mode=KFOLD, k=3, precision=1),
+            make_case(root, "stream_loo", rng, 40, 70, 400),
         ]
         grids = [f"{r}x{a.np // r}" for r in range(1, a.np + 1) if a.np % r == 0]
         runs = [1, a.np] if a.np > 1 else [1]

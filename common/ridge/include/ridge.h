@@ -73,7 +73,16 @@ typedef struct ridge_problem {
     size_t mem_budget;     /* bytes per rank for the working set; 0 = all columns at once  */
     int nb;                /* 2-D block size; 0 = 64                                       */
     ridge_precision precision; /* LOO scoring arithmetic; 0 = DOUBLE                      */
+    int max_block_cols;    /* at most this many Y columns per block (0: as the budget allows) */
+    size_t sink_col_bytes; /* ridge_fit_stream: bytes per rank the sink uses per column of a
+                            * block while it runs (counted in the budget); 0 for none      */
 } ridge_problem;
+
+/* The solver's GEMMs over Y's columns run this many columns at a time (rounded up to whole
+ * cycles of the grid's process columns), and column blocks narrower than Y are whole
+ * multiples of it (when at least that wide), so the solution does not depend on the
+ * blocking: a blocked fit equals an unblocked one bit for bit. */
+#define RIDGE_COL_QUANTUM 64
 
 /* Fill this rank's rows of Y's columns [col0, col0 + ncols): `rows` is nloc × ncols in C
  * order (nloc from bmc_rowblock(n, P, rank)). Called on every rank with the same sequence of
@@ -85,10 +94,11 @@ typedef int (*ridge_fill_fn)(void *ctx, int col0, int ncols, double *rows, bmc_e
  * (pdsyrk) and its intercept term; EIG: pdsyevd and the products of the basis (Xc·V, held-out
  * projections, LOO diagonals); LOAD: copying, checking and centring X (and the model's Xc
  * rows), the fill callback (Y I/O) and redistributing Y; SCORE: the projection Qᵀ·Yc and the per-penalty scores;
- * SOLVE: the coefficients with the chosen penalties. */
+ * SOLVE: the coefficients with the chosen penalties; SINK: the block sink (the caller's writes
+ * and predictions; ridge_fit's copy into the model). */
 typedef enum {
     RIDGE_PHASE_GRAM = 0, RIDGE_PHASE_EIG, RIDGE_PHASE_LOAD, RIDGE_PHASE_SCORE,
-    RIDGE_PHASE_SOLVE, RIDGE_N_PHASES
+    RIDGE_PHASE_SOLVE, RIDGE_PHASE_SINK, RIDGE_N_PHASES
 } ridge_phase;
 
 /* What the choice produced; every array is global and identical on every rank. */
@@ -122,8 +132,34 @@ typedef struct ridge_model {
     double *xc_rows;       /* dual only: this rank's rows of Xc (nloc × p, C order)         */
 } ridge_model;
 
+/* One solved column block, handed to a ridge_sink_fn: `block` is the model restricted to
+ * columns [col0, col0 + block->t) (t = the block's width; coef_rows this rank's rows × t, C
+ * order; y_mean and intercept t values; x_mean and xc_rows the whole model's), valid only
+ * during the call; best_index (t) the chosen penalty indices of those columns. */
+typedef struct ridge_block_out {
+    int col0;
+    const ridge_model *block;
+    const int *best_index;
+} ridge_block_out;
+
+/* Consume one solved column block (write it, predict with it). Called on every rank with the
+ * same blocks in increasing col0, each column once; may be collective over the grid. Return 0,
+ * or -1 after setting err (the fit agrees on it and stops). */
+typedef int (*ridge_sink_fn)(void *ctx, const ridge_block_out *out, bmc_err *err);
+
+/* Collective over the grid: the fit of ridge_fit, but each column block's solution goes to
+ * `sink` as soon as it is solved and is freed: no array of n·t or p·t is ever held. On
+ * success model holds only what is not per column (grid, n, p, t, dual, x_mean, xc_rows;
+ * coef_rows, y_mean and intercept NULL), result everything of ridge_fit's (t-sized arrays).
+ * The blocks' coefficients are bit-identical to ridge_fit's. Errors as ridge_fit's, and the
+ * sink's. */
+int ridge_fit_stream(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
+                     void *fill_ctx, ridge_sink_fn sink, void *sink_ctx, ridge_result *result,
+                     ridge_model *model, bmc_err *err);
+
 /* Collective over the grid. x_rows: this rank's nloc × p rows of X (C order); fill: Y's
- * column blocks. On success returns 0 and fills result and model (free them with
+ * column blocks. ridge_fit_stream with a sink that collects every block into the model. On
+ * success returns 0 and fills result and model (free them with
  * ridge_result_free / ridge_model_free). On invalid input (bad sizes or α grid, NaN/Inf in X
  * or Y, budget too small, eigensolver failure, callback failure) returns -1 with the same err
  * on every rank and nothing to free. */
@@ -133,11 +169,41 @@ int ridge_fit(const ridge_problem *pb, const double *x_rows, ridge_fill_fn fill,
 int ridge_fit_rows(const ridge_problem *pb, const double *x_rows, const double *y_rows,
                    ridge_result *result, ridge_model *model, bmc_err *err);
 
+/* Collective: ridge_fit_stream with Y given as this rank's nloc × t rows (C order). */
+int ridge_fit_rows_stream(const ridge_problem *pb, const double *x_rows, const double *y_rows,
+                          ridge_sink_fn sink, void *sink_ctx, ridge_result *result,
+                          ridge_model *model, bmc_err *err);
+
 /* Collective: Ŷ for m test rows given as row blocks (rank r holds rows bmc_rowblock(m, P, r)
  * of X_test, C order, × p); y_rows receives the same rows of Ŷ (× t). Returns 0, or -1 with an
  * agreed err (NaN/Inf in x_rows, m < 0). */
 int ridge_predict(const ridge_model *model, int m, const double *x_rows, double *y_rows,
                   bmc_err *err);
+
+/* Prediction in column blocks: the left-hand side (X_test, or X_test·Xcᵀ in the dual form,
+ * m × n or m × p on the grid) formed once by ridge_predictor_init and applied to any column
+ * block of the model by ridge_predict_cols. */
+typedef struct ridge_predictor {
+    const bmc_grid *grid;
+    int m, rows;           /* test rows; rows of the coefficients (dual n, primal p)        */
+    bmc_distmat lhs;       /* m × rows on the grid                                          */
+    size_t bytes;          /* this rank's bytes held (lhs)                                  */
+} ridge_predictor;
+
+/* Collective: the predictor of the model's form for m test rows (rank r holds rows
+ * bmc_rowblock(m, P, r) of X_test, C order, × p). Uses the model's x_mean/xc_rows, not its
+ * coefficients. Returns 0, or -1 with an agreed err (NaN/Inf in x_rows, m < 1). */
+int ridge_predictor_init(ridge_predictor *pr, const ridge_model *model, int m,
+                         const double *x_rows, bmc_err *err);
+/* Collective: Ŷ of the columns of `cols` (a model or a ridge_block_out's block: its t columns,
+ * coef_rows and intercept) into y_rows (this rank's rows × cols->t, C order). */
+void ridge_predict_cols(const ridge_predictor *pr, const ridge_model *cols, double *y_rows);
+void ridge_predictor_free(ridge_predictor *pr);
+/* Local, pure: this rank's bytes of ridge_predictor_init's lhs and the peak bytes it holds
+ * while forming it (m test rows of a model of n × p in the given form), and the working bytes
+ * per column of ridge_predict_cols (beyond its output). */
+size_t ridge_predictor_bytes(const bmc_grid *g, int m, int n, int p, int dual, size_t *peak);
+size_t ridge_predict_col_bytes(const bmc_grid *g, int m, int n, int p, int dual);
 
 void ridge_result_free(ridge_result *r);
 void ridge_model_free(ridge_model *m);
@@ -145,6 +211,13 @@ void ridge_model_free(ridge_model *m);
 /* Collective: the predicted peak of ridge_fit's tracked allocations (max over ranks, bytes)
  * for Y column blocks of `block_cols` columns (the result arrays and model included). */
 size_t ridge_memory_predict(const ridge_problem *pb, int block_cols);
+/* Collective: the same for ridge_fit_stream (no collected model; the sink's
+ * pb->sink_col_bytes per block column while it runs). */
+size_t ridge_memory_predict_stream(const ridge_problem *pb, int block_cols);
+/* Collective: the block width ridge_fit_stream (stream = 1) or ridge_fit (0) picks for pb's
+ * budget and max_block_cols (a multiple of RIDGE_COL_QUANTUM when at least that wide and
+ * narrower than t); 0 when even one column does not fit. */
+int ridge_block_cols(const ridge_problem *pb, int stream);
 
 /* Local: the penalty grid under params[key] of a stage's config. Absent or null: the default
  * grid (RIDGE_DEFAULT_ALPHAS). Otherwise a non-empty list of finite numbers > 0 in strictly
