@@ -37,6 +37,38 @@ static int load_features(train_inputs *in, const char *dataset, const bmc_cfg_no
     return rc;
 }
 
+/* The sink of an encoding fit: each solved block of voxels predicted on the test rows and its
+ * residual sums of squares kept (this rank's rows; summed over ranks after the fit). */
+typedef struct encoding_sink {
+    const train_group *g;
+    long n_test;
+    const double *xt;       /* this rank's test features                                  */
+    ridge_predictor pred;   /* formed at the first block                                  */
+    int have_pred;
+    double *ss_res;         /* p_vox: this rank's Σ (y − ŷ)²                              */
+} encoding_sink;
+
+/* Collective (ridge_sink_fn): the block's test predictions and residual sums. */
+static int encoding_block(void *ctx, const ridge_block_out *out, bmc_err *err) {
+    encoding_sink *es = ctx;
+    const ridge_model *blk = out->block;
+    const train_group *g = es->g;
+    if (!es->have_pred) {
+        if (ridge_predictor_init(&es->pred, blk, (int)es->n_test, es->xt, err)) return -1;
+        es->have_pred = 1;
+    }
+    size_t tb = (size_t)blk->t, P = (size_t)g->p, c0 = (size_t)out->col0;
+    double *pred = XNEW(pred, (size_t)g->tnloc * tb + 1);
+    ridge_predict_cols(&es->pred, blk, pred);
+    for (long i = 0; i < g->tnloc; i++)
+        for (size_t j = 0; j < tb; j++) {
+            double e = g->xt[(size_t)i * P + c0 + j] - pred[(size_t)i * tb + j];
+            es->ss_res[c0 + j] += e * e;
+        }
+    free(pred);
+    return 0;
+}
+
 int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
                  const train_group *g, const char *dataset, const bmc_cfg_node *tokens,
                  encoding_result *res, bmc_err *err) {
@@ -58,7 +90,12 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
                                          sizeof(double)),
                   umax = 0;
     BMC_MPI(MPI_Allreduce(&used, &umax, 1, MPI_UNSIGNED_LONG, MPI_MAX, comm));
-    size_t left = p->mem_per_rank > reader_mem + umax ? p->mem_per_rank - reader_mem - umax : 1;
+    int dual = (int)in->n_train <= pf;
+    size_t pred_peak = 0;
+    size_t pred_bytes = ridge_predictor_bytes(grid, (int)in->n_test, (int)in->n_train, pf, dual,
+                                              &pred_peak);
+    size_t held = TRAIN_RUNTIME_BYTES + reader_mem + umax + (pred_peak > pred_bytes ? pred_peak : pred_bytes);
+    size_t left = p->mem_per_rank > held ? p->mem_per_rank - held : 1;
     ridge_problem pb = {
         .grid = grid,
         .n = (int)in->n_train,
@@ -71,30 +108,31 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
         .grain = RIDGE_GRAIN_TARGET,
         .mem_budget = left,
         .precision = p->precision,
+        .sink_col_bytes = (size_t)g->tnloc * sizeof(double) +
+                          ridge_predict_col_bytes(grid, (int)in->n_test, (int)in->n_train, pf, dual),
     };
     ridge_result rr;
     ridge_model md;
-    int rc = ridge_fit_rows(&pb, x, g->x, &rr, &md, err);
+    size_t P = (size_t)g->p;
+    double *sum = xcalloc(3 * P, sizeof *sum), *ss_tot = sum + P, *ss_res = ss_tot + P;
+    encoding_sink es = {.g = g, .n_test = in->n_test, .xt = xt, .ss_res = ss_res};
+    int rc = ridge_fit_rows_stream(&pb, x, g->x, encoding_block, &es, &rr, &md, err);
+    if (es.have_pred) ridge_predictor_free(&es.pred);
     free(x);
+    free(xt);
     if (rc) {
-        free(xt);
+        free(sum);
         return -1;
     }
-    double *pred = XNEW(pred, (size_t)g->tnloc * (size_t)g->p + 1);
-    rc = ridge_predict(&md, (int)in->n_test, xt, pred, err);
-    free(xt);
-    if (!rc) {
-        size_t P = (size_t)g->p;
-        double *sum = xcalloc(3 * P, sizeof *sum), *ss_tot = sum + P, *ss_res = ss_tot + P;
+    {
         for (long i = 0; i < g->tnloc; i++)
             for (size_t j = 0; j < P; j++) sum[j] += g->xt[(size_t)i * P + j];
         BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, g->p, MPI_DOUBLE, MPI_SUM, comm));
         for (size_t j = 0; j < P; j++) sum[j] /= (double)in->n_test;
         for (long i = 0; i < g->tnloc; i++)
             for (size_t j = 0; j < P; j++) {
-                double y = g->xt[(size_t)i * P + j], d = y - sum[j], e = y - pred[(size_t)i * P + j];
+                double d = g->xt[(size_t)i * P + j] - sum[j];
                 ss_tot[j] += d * d;
-                ss_res[j] += e * e;
             }
         BMC_MPI(MPI_Allreduce(MPI_IN_PLACE, ss_tot, 2 * g->p, MPI_DOUBLE, MPI_SUM, comm));
         res->p_vox = g->p;
@@ -125,14 +163,13 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
         }
         for (int k = 0; k < g->n_rois; k++) res->roi_r2[k] = nf[k] ? res->roi_r2[k] / (double)nf[k] : NAN;
         free(nf);
-        free(sum);
         res->dataset = dataset;
         res->group = g->name;
         res->n_train = (int)in->n_train;
         res->n_test = (int)in->n_test;
         res->n_features = pf;
     }
-    free(pred);
+    free(sum);
     ridge_result_free(&rr);
     ridge_model_free(&md);
     return rc;

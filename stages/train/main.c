@@ -167,32 +167,55 @@ static int run_decoder(run_state *r, const train_mapping *m, bmc_h5 *f, bmc_err 
         int t = feat_reader_cols(&fr);
         group_of = XNEW(group_of, t);
         for (int c = 0; c < t; c++) group_of[c] = fr.ndims == 3 && fr.tok[c / fr.W] != 0;
-        unsigned long xb = (unsigned long)g->nloc * (unsigned long)pk * sizeof(double), xmax = 0;
-        BMC_MPI(MPI_Allreduce(&xb, &xmax, 1, MPI_UNSIGNED_LONG, MPI_MAX, r->grid.comm));
-        size_t used = reader_mem + (size_t)xmax;
+        o = (decoder_out){.m = m, .fr = &fr, .n = (int)r->in.n_train, .p = pk, .t = t,
+                          .voxel_index = vidx, .voxel_scale = vscale,
+                          .train_ids = r->in.train_ids};
+        int dual = o.n <= pk;
+        long gvox = 0;
+        for (int i = 0; i < r->n_grp; i++) gvox += r->grp[i].p;
+        train_stage_shape sh = {.n_train = r->in.n_train, .n_test = r->in.n_test,
+                                .group_voxels = gvox, .with_test = p->encoding, .group_p = g->p,
+                                .p = pk, .t = t, .reader_bytes = fr.cap * sizeof(float)};
+        size_t sink_col = 0, used = train_stage_bytes(&r->grid, &sh, &sink_col);
+        unsigned long mine = used, most = 0;
+        BMC_MPI(MPI_Allreduce(&mine, &most, 1, MPI_UNSIGNED_LONG, MPI_MAX, r->grid.comm));
+        used = most;
+        if (used >= p->mem_per_rank) {
+            bmc_err_set(err, "raise mem_per_rank or use more ranks",
+                        "mem_per_rank (%.1f MiB) does not cover the stage's own arrays beside "
+                        "the solver (%.1f MiB per rank)",
+                        (double)p->mem_per_rank / 1048576.0, (double)used / 1048576.0);
+            rc = -1;
+        }
         ridge_problem pb = decoder_problem(r, pk, &fr, group_of, gw,
                                            p->mem_per_rank > used ? p->mem_per_rank - used : 1);
+        pb.sink_col_bytes = sink_col;
         bmc_log_info("mapping %s: fMRI group %s (%d voxels) -> %s (%d tokens x %d = %d targets), "
                      "%ld training images, %s form", m->name, g->name, pk, m->y_dataset,
-                     fr.n_tok, fr.W, t, r->in.n_train, (int)r->in.n_train <= pk ? "dual" : "primal");
-        rc = ridge_fit(&pb, x, feat_reader_fill, &fr, &rr, &md, err);
+                     fr.n_tok, fr.W, t, r->in.n_train, dual ? "dual" : "primal");
+        o.y_train_mean = XNEW(o.y_train_mean, (size_t)t);
+        o.y_train_std = XNEW(o.y_train_std, (size_t)t);
+        o.pred_train_mean = XNEW(o.pred_train_mean, (size_t)t);
+        o.pred_train_std = XNEW(o.pred_train_std, (size_t)t);
+        decoder_sink ds = {.f = f, .p = p, .o = &o, .fr = &fr, .x_rows = x};
+        if (!rc) rc = model_decoder_create(f, p, &o, dual, err);
+        if (!rc) rc = ridge_fit_stream(&pb, x, feat_reader_fill, &fr, decoder_sink_block, &ds, &rr,
+                                       &md, err);
+        decoder_sink_free(&ds);
         if (rc) bmc_err_prefix(err, "mapping '%s'", m->name);
         if (!rc) {
-            o = (decoder_out){.m = m, .fr = &fr, .n = pb.n, .p = pk, .t = t,
-                              .voxel_index = vidx, .voxel_scale = vscale,
-                              .train_ids = r->in.train_ids};
-            bmc_log_info("mapping %s: %d target columns per block, memory peak %.1f MiB "
-                         "(predicted %.1f MiB)", m->name, rr.block_cols,
-                         (double)rr.mem_peak / 1048576.0, (double)rr.mem_predicted / 1048576.0);
-            rc = decoder_train_stats(&md, &rr, x, &fr, &o, err);
-            if (!rc) rc = model_write_decoder(f, p, &o, &rr, &md, err);
-            free(o.y_train_mean);
-            free(o.y_train_std);
-            free(o.pred_train_mean);
-            free(o.pred_train_std);
+            bmc_log_info("mapping %s: %d target columns per block, solver memory peak %.1f MiB "
+                         "(predicted %.1f MiB), stage arrays %.1f MiB", m->name, rr.block_cols,
+                         (double)rr.mem_peak / 1048576.0, (double)rr.mem_predicted / 1048576.0,
+                         (double)used / 1048576.0);
+            rc = model_write_decoder(f, p, &o, &rr, &md, err);
             ridge_result_free(&rr);
             ridge_model_free(&md);
         }
+        free(o.y_train_mean);
+        free(o.y_train_std);
+        free(o.pred_train_mean);
+        free(o.pred_train_std);
         feat_reader_close(&fr);
     }
     free(group_of);

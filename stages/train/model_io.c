@@ -21,6 +21,33 @@ int train_write_global(bmc_h5 *f, const char *name, bmc_dtype ft, bmc_dtype mt, 
     return bmc_h5_write_rows(f, name, mt, 0, n, data, err);
 }
 
+size_t decoder_sink_col_bytes(const bmc_grid *g, int n, int p, int dual) {
+    long r0, nr, c0, nc;
+    bmc_rowblock(n, g->size, g->rank, &r0, &nr);
+    bmc_rowblock(dual ? n : p, g->size, g->rank, &c0, &nc);
+    size_t pcb = ridge_predict_col_bytes(g, n, n, p, dual), stage = (size_t)nc * sizeof(double);
+    return 2 * (size_t)nr * sizeof(double) + (pcb > stage ? pcb : stage) + sizeof(double);
+}
+
+size_t decoder_sink_fixed_bytes(const bmc_grid *g, int n, int p, int dual, size_t *peak) {
+    return ridge_predictor_bytes(g, n, n, p, dual, peak);
+}
+
+/* DS(base, leaf): the full dataset name in a caller's buffer `name`. */
+#define DS(leaf) (snprintf(name, sizeof name, "%s/%s", base, leaf), name)
+
+int model_decoder_create(bmc_h5 *f, const train_plan *p, const decoder_out *o, int dual,
+                         bmc_err *err) {
+    char base[300], name[400];
+    snprintf(base, sizeof base, "/mappings/%s", o->m->name);
+    hsize_t wd[2] = {(hsize_t)(dual ? o->n : o->p), (hsize_t)o->t}, dt = (hsize_t)o->t;
+    int rc = bmc_h5_create_dataset(f, DS(dual ? "dual_coef" : "W"), p->dtype, 2, wd, NULL, err);
+    static const char *const per_col[] = {"y_mean", "intercept", "alpha"};
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = bmc_h5_create_dataset(f, DS(per_col[i]), BMC_F64, 1, &dt, NULL, err);
+    return rc;
+}
+
 /* Collective: population mean and sd (ddof 0) of the columns of rows (nloc × tb). */
 static void column_stats(const double *rows, long nloc, int tb, long n, MPI_Comm comm,
                          double *mean, double *sd) {
@@ -38,45 +65,58 @@ static void column_stats(const double *rows, long nloc, int tb, long n, MPI_Comm
     for (int k = 0; k < tb; k++) sd[k] = sqrt(sd[k] / (double)n);
 }
 
-int decoder_train_stats(const ridge_model *md, const ridge_result *rr, const double *x_rows,
-                        feat_reader *fr, decoder_out *o, bmc_err *err) {
-    const bmc_grid *g = md->grid;
-    size_t t = (size_t)md->t;
-    o->y_train_mean = XNEW(o->y_train_mean, t);
-    o->y_train_std = XNEW(o->y_train_std, t);
-    o->pred_train_mean = XNEW(o->pred_train_mean, t);
-    o->pred_train_std = XNEW(o->pred_train_std, t);
-    int tbmax = rr->block_cols > 0 ? rr->block_cols : md->t;
-    long r0, nr, c0, nc;
-    bmc_rowblock(md->n, g->size, g->rank, &r0, &nr);
-    bmc_rowblock(md->dual ? md->n : md->p, g->size, g->rank, &c0, &nc);
-    double *y = XNEW(y, (size_t)nr * (size_t)tbmax + 1);
-    double *pred = XNEW(pred, (size_t)nr * (size_t)tbmax + 1);
-    double *coef = XNEW(coef, (size_t)nc * (size_t)tbmax + 1);
-    int rc = 0;
-    for (int col0 = 0; col0 < md->t && !rc; col0 += tbmax) {
-        int tb = md->t - col0 < tbmax ? md->t - col0 : tbmax;
-        rc = feat_reader_fill(fr, col0, tb, y, err);
-        if (rc) break;
-        column_stats(y, nr, tb, md->n, g->comm, o->y_train_mean + col0, o->y_train_std + col0);
-        /* A view of the model restricted to columns [col0, col0 + tb). */
-        ridge_model sub = *md;
-        sub.t = tb;
-        sub.y_mean = md->y_mean + col0;
-        sub.intercept = md->intercept + col0;
-        for (long i = 0; i < nc; i++)
-            memcpy(coef + (size_t)i * (size_t)tb, md->coef_rows + (size_t)i * t + (size_t)col0,
-                   (size_t)tb * sizeof(double));
-        sub.coef_rows = coef;
-        rc = ridge_predict(&sub, md->n, x_rows, pred, err);
-        if (!rc)
-            column_stats(pred, nr, tb, md->n, g->comm, o->pred_train_mean + col0,
-                         o->pred_train_std + col0);
+/* Collective: the Brain-Diffuser statistics of the block's training targets (read again) and
+ * training predictions into o's t-sized arrays. */
+static int block_train_stats(decoder_sink *ds, const ridge_model *blk, int col0, bmc_err *err) {
+    const bmc_grid *g = blk->grid;
+    decoder_out *o = ds->o;
+    long r0, nr;
+    bmc_rowblock(blk->n, g->size, g->rank, &r0, &nr);
+    int tb = blk->t;
+    if (!ds->have_pred) { /* training X·Xcᵀ (or X) once, at the first block */
+        if (ridge_predictor_init(&ds->pred, blk, blk->n, ds->x_rows, err)) return -1;
+        ds->have_pred = 1;
+    }
+    double *y = XNEW(y, (size_t)nr * (size_t)tb + 1);
+    int rc = feat_reader_fill(ds->fr, col0, tb, y, err);
+    if (!rc) {
+        column_stats(y, nr, tb, blk->n, g->comm, o->y_train_mean + col0, o->y_train_std + col0);
+        double *pred = XNEW(pred, (size_t)nr * (size_t)tb + 1);
+        ridge_predict_cols(&ds->pred, blk, pred);
+        column_stats(pred, nr, tb, blk->n, g->comm, o->pred_train_mean + col0,
+                     o->pred_train_std + col0);
+        free(pred);
     }
     free(y);
-    free(pred);
-    free(coef);
     return rc;
+}
+
+int decoder_sink_block(void *ctx, const ridge_block_out *out, bmc_err *err) {
+    decoder_sink *ds = ctx;
+    const ridge_model *blk = out->block;
+    const bmc_grid *g = blk->grid;
+    if (block_train_stats(ds, blk, out->col0, err)) return -1;
+    char base[300], name[400];
+    snprintf(base, sizeof base, "/mappings/%s", ds->o->m->name);
+    long r0, nr;
+    bmc_rowblock(blk->dual ? blk->n : blk->p, g->size, g->rank, &r0, &nr);
+    hsize_t ws[2] = {(hsize_t)r0, (hsize_t)out->col0}, wc[2] = {(hsize_t)nr, (hsize_t)blk->t};
+    int rc = bmc_h5_write_block(ds->f, DS(blk->dual ? "dual_coef" : "W"), BMC_F64, ws, wc,
+                                blk->coef_rows, err);
+    double *alpha = XNEW(alpha, (size_t)blk->t);
+    for (int k = 0; k < blk->t; k++) alpha[k] = ds->p->alphas[out->best_index[k]];
+    hsize_t vs = (hsize_t)out->col0, vc = g->rank == 0 ? (hsize_t)blk->t : 0;
+    const double *vec[] = {blk->y_mean, blk->intercept, alpha};
+    static const char *const leaf[] = {"y_mean", "intercept", "alpha"};
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = bmc_h5_write_block(ds->f, DS(leaf[i]), BMC_F64, &vs, &vc, vec[i], err);
+    free(alpha);
+    return rc;
+}
+
+void decoder_sink_free(decoder_sink *ds) {
+    if (ds->have_pred) ridge_predictor_free(&ds->pred);
+    ds->have_pred = 0;
 }
 
 static int attr_str(bmc_h5 *f, const char *obj, const char *k, const char *v, int rc,
@@ -118,19 +158,13 @@ int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
                         const ridge_result *rr, const ridge_model *md, bmc_err *err) {
     char base[300], name[400];
     snprintf(base, sizeof base, "/mappings/%s", o->m->name);
-#define DS(leaf) (snprintf(name, sizeof name, "%s/%s", base, leaf), name)
     hsize_t dp = (hsize_t)o->p, dt = (hsize_t)o->t, dn = (hsize_t)o->n,
             dna = (hsize_t)p->n_alpha;
     const bmc_grid *g = md->grid;
     int rc = 0;
-    /* The weights: row blocks of W (p × t) or of the dual coefficients (n × t) and Xc. */
-    long r0, nr;
-    bmc_rowblock(md->dual ? md->n : md->p, g->size, g->rank, &r0, &nr);
-    hsize_t wd[2] = {md->dual ? dn : dp, dt};
-    const char *wname = md->dual ? "dual_coef" : "W";
-    rc = bmc_h5_create_dataset(f, DS(wname), p->dtype, 2, wd, NULL, err);
-    if (!rc) rc = bmc_h5_write_rows(f, name, BMC_F64, (hsize_t)r0, (hsize_t)nr, md->coef_rows, err);
-    if (!rc && md->dual) {
+    /* The centred training X of the dual form (W or dual_coef went out block by block). */
+    if (md->dual) {
+        long r0, nr;
         hsize_t xd[2] = {dn, dp};
         bmc_rowblock(md->n, g->size, g->rank, &r0, &nr);
         rc = bmc_h5_create_dataset(f, DS("X_train_centred"), p->dtype, 2, xd, NULL, err);
@@ -138,9 +172,8 @@ int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
     }
     /* Global vectors. */
     struct { const char *leaf; const double *v; hsize_t n; } vec[] = {
-        {"x_mean", md->x_mean, dp},          {"y_mean", md->y_mean, dt},
-        {"intercept", md->intercept, dt},    {"alpha", rr->best_alpha, dt},
-        {"alphas", p->alphas, dna},          {"voxel_scale", o->voxel_scale, dp},
+        {"x_mean", md->x_mean, dp},          {"alphas", p->alphas, dna},
+        {"voxel_scale", o->voxel_scale, dp},
         {"y_train_mean", o->y_train_mean, dt}, {"y_train_std", o->y_train_std, dt},
         {"pred_train_mean", o->pred_train_mean, dt}, {"pred_train_std", o->pred_train_std, dt}};
     for (size_t i = 0; i < sizeof vec / sizeof *vec && !rc; i++)
@@ -156,7 +189,6 @@ int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
     hsize_t ntok = (hsize_t)o->fr->n_tok;
     if (!rc) rc = train_write_global(f, DS("token_index"), BMC_I32, BMC_I32, 1, &ntok, o->fr->tok, err);
     if (!rc) rc = train_write_global(f, DS("train_image_ids"), BMC_I64, BMC_I64, 1, &dn, o->train_ids, err);
-#undef DS
     rc = attr_str(f, base, "form", md->dual ? "dual" : "primal", rc, err);
     rc = attr_str(f, base, "x_group", o->m->x_group, rc, err);
     rc = attr_str(f, base, "y_dataset", o->m->y_dataset, rc, err);
@@ -180,6 +212,8 @@ int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
     rc = attr_int(f, base, "mem_peak", (long long)rr->mem_peak, rc, err);
     return rc;
 }
+
+#undef DS
 
 int model_write_encoding(bmc_h5 *f, const encoding_result *e, bmc_err *err) {
     char base[300], name[400];

@@ -149,13 +149,55 @@ typedef struct decoder_out {
     double *y_train_mean, *y_train_std, *pred_train_mean, *pred_train_std; /* t          */
 } decoder_out;
 
-/* Collective: Brain-Diffuser statistics of the training targets and training predictions,
- * column block by column block (x_rows: the training X the model was fitted on). */
-int decoder_train_stats(const ridge_model *md, const ridge_result *rr, const double *x_rows,
-                        feat_reader *fr, decoder_out *o, bmc_err *err);
+/* The model writer of one decoder, the ridge_sink_fn of its fit (ridge_fit_stream): every
+ * solved column block goes to the file at once (its rows of W or dual_coef, y_mean, intercept,
+ * alpha) and its Brain-Diffuser statistics (training targets read again, training predictions)
+ * into o's t-sized arrays; nothing of n·t or p·t is kept. */
+typedef struct decoder_sink {
+    bmc_h5 *f;
+    const train_plan *p;
+    decoder_out *o;
+    feat_reader *fr;
+    const double *x_rows;  /* the training X the model is fitted on (this rank's rows)     */
+    ridge_predictor pred;  /* training predictions, formed at the first block              */
+    int have_pred;
+} decoder_sink;
+
+/* Collective: the per-column datasets of decoder o (W or dual_coef, y_mean, intercept, alpha)
+ * created before its fit. */
+int model_decoder_create(bmc_h5 *f, const train_plan *p, const decoder_out *o, int dual,
+                         bmc_err *err);
+/* The ridge_sink_fn (ctx: decoder_sink). Collective. */
+int decoder_sink_block(void *ctx, const ridge_block_out *out, bmc_err *err);
+void decoder_sink_free(decoder_sink *ds);
+/* Local: this rank's bytes the sink uses per block column while it runs (the solver's
+ * sink_col_bytes), and what it keeps from its first block on (the training predictor; *peak:
+ * while forming it) for n training rows × p features in the given form. */
+size_t decoder_sink_col_bytes(const bmc_grid *g, int n, int p, int dual);
+size_t decoder_sink_fixed_bytes(const bmc_grid *g, int n, int p, int dual, size_t *peak);
+/* ---- the whole-stage memory model (memplan.c) ------------------------------------------ */
+
+/* What the stage holds beside the solver while one decoder is fitted. */
+typedef struct train_stage_shape {
+    long n_train, n_test;  /* images                                                      */
+    long group_voxels;     /* voxels of every loaded fMRI group together                  */
+    int with_test;         /* encoding maps on: the groups' test rows are loaded too      */
+    int group_p, p, t;     /* the decoder's group voxels, its features (kept voxels), targets */
+    size_t reader_bytes;   /* the CLIP reader's buffer                                    */
+} train_stage_shape;
+
+/* The runtime's own resident memory (MPI, HDF5, BLAS, the executable and its heap), measured
+ * as bmc-train's peak RSS on a tiny problem (about 40 MiB with Open MPI 4.1) and rounded up. */
+#define TRAIN_RUNTIME_BYTES ((size_t)64 << 20)
+
+/* Local: the bytes per rank the stage holds beside the solver (its budget is mem_per_rank
+ * less this), and in *sink_col the model writer's bytes per block column (the solver's
+ * sink_col_bytes). */
+size_t train_stage_bytes(const bmc_grid *g, const train_stage_shape *sh, size_t *sink_col);
+
 /* Collective: root attributes of the model file (besides format and provenance). */
 int model_write_root(bmc_h5 *f, const train_plan *p, const train_inputs *in, bmc_err *err);
-/* Collective: /mappings/<name>/… */
+/* Collective: /mappings/<name>/… besides what the sink wrote (after the fit). */
 int model_write_decoder(bmc_h5 *f, const train_plan *p, const decoder_out *o,
                         const ridge_result *rr, const ridge_model *md, bmc_err *err);
 /* Collective: /encoding/<name>/… */
