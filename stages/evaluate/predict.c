@@ -216,6 +216,204 @@ static int dual_kernel(bmc_h5 *f, const ev_decoder *d, const double *xb, long m,
     return rc;
 }
 
+/* Local: X' = X[:, voxel_index] · voxel_scale (m × p), the primal form's left-hand side. */
+static double *lhs_primal(const ev_decoder *d, const double *xg, int pg, long m) {
+    double *xb = XNEW(xb, (size_t)m * (size_t)d->p + 1);
+    for (long i = 0; i < m; i++)
+        for (int j = 0; j < d->p; j++)
+            xb[(size_t)i * (size_t)d->p + (size_t)j] =
+                xg[(size_t)i * (size_t)pg + (size_t)d->voxel_index[j]] * d->voxel_scale[j];
+    return xb;
+}
+
+/* Collective: K = X'·Xcᵀ (m × n), the dual form's left-hand side (dual_kernel). Returns NULL
+ * with an agreed err when reading Xc fails. */
+static double *lhs_dual(bmc_h5 *mf, const ev_decoder *d, const double *xg, int pg, long m,
+                        size_t budget, bmc_err *err) {
+    double *xb = lhs_primal(d, xg, pg, m);
+    double *K = XNEW(K, (size_t)m * (size_t)d->n + 1);
+    int rc = dual_kernel(mf, d, xb, m, budget, K, err);
+    free(xb);
+    if (rc) {
+        free(K);
+        return NULL;
+    }
+    return K;
+}
+
+/* The column blocks of a branch: tokens per block from the budget (never from the rank
+ * count); block j goes to rank j mod P. */
+typedef struct branch_geometry {
+    long tpb, J, rounds, cbmax; /* tokens per block, blocks, rounds of P blocks, widest    */
+    int wrows;                  /* rows of the weights: n (dual) or p                      */
+    size_t bytes;               /* the predicted working set per rank                       */
+} branch_geometry;
+
+static branch_geometry plan_blocks(const ev_decoder *d, long m, long G, size_t budget, int P) {
+    branch_geometry bg = {.wrows = d->dual ? d->n : d->p};
+    size_t per_col = sizeof(double) * (size_t)(3 * m + G + bg.wrows + 2);
+    size_t fixed = sizeof(double) * ((size_t)m * (size_t)(d->p + (d->dual ? d->n : 0)) +
+                                     2 * (size_t)m * (size_t)(m + G));
+    size_t avail = budget > fixed ? budget - fixed : 0;
+    bg.tpb = (long)(avail / (per_col * (size_t)d->width + 1));
+    if (bg.tpb < 1) bg.tpb = 1;
+    if (bg.tpb > d->tokens) bg.tpb = d->tokens;
+    bg.J = (d->tokens + bg.tpb - 1) / bg.tpb;
+    bg.rounds = (bg.J + P - 1) / P;
+    bg.cbmax = bg.tpb * d->width;
+    bg.bytes = fixed + per_col * (size_t)bg.cbmax;
+    return bg;
+}
+
+/* Collective: the branch's datasets (/<branch>/pearson, r2; the predictions when asked). */
+static int create_branch_outputs(const ev_decoder *d, int b, long m, bmc_h5 *out,
+                                 bmc_h5 *pred_out, bmc_err *err) {
+    char name[300];
+    hsize_t dt = (hsize_t)d->t;
+    snprintf(name, sizeof name, "/%s/pearson", ev_branch_name[b]);
+    int rc = bmc_h5_create_dataset(out, name, BMC_F64, 1, &dt, NULL, err);
+    snprintf(name, sizeof name, "/%s/r2", ev_branch_name[b]);
+    if (!rc) rc = bmc_h5_create_dataset(out, name, BMC_F64, 1, &dt, NULL, err);
+    hsize_t pdims[3] = {(hsize_t)m, (hsize_t)d->tokens, (hsize_t)d->width};
+    if (d->y_ndims == 2) pdims[1] = (hsize_t)d->width;
+    snprintf(name, sizeof name, "/%s", ev_branch_name[b]);
+    if (!rc && pred_out)
+        rc = bmc_h5_create_dataset(pred_out, name, BMC_F32, d->y_ndims, pdims, NULL, err);
+    return rc;
+}
+
+/* One block's buffers (sized for the widest block) and where it lies. */
+typedef struct block_work {
+    double *coef, *pred, *real, *gal, *tmp, *tr, *part;
+    float *pf;
+    int have;            /* this rank has a block this round                              */
+    long j, tok0, ntok;  /* block index, first token, tokens                              */
+    long c0, cb;         /* first target column, columns                                  */
+} block_work;
+
+static void block_work_init(block_work *w, const ev_decoder *d, const branch_geometry *bg,
+                            long m, long G, size_t sums_total, int with_pred) {
+    memset(w, 0, sizeof *w);
+    size_t cb = (size_t)bg->cbmax;
+    w->coef = XNEW(w->coef, (size_t)bg->wrows * cb);
+    w->pred = XNEW(w->pred, (size_t)m * cb);
+    w->real = XNEW(w->real, (size_t)m * cb);
+    w->gal = XNEW(w->gal, (size_t)G * cb);
+    w->tmp = XNEW(w->tmp, (size_t)(m > G ? m : G) * (size_t)d->width);
+    w->tr = XNEW(w->tr, 2 * cb);
+    w->pf = with_pred ? XNEW(w->pf, (size_t)m * cb) : NULL;
+    w->part = XNEW(w->part, sums_total);
+}
+
+static void block_work_free(block_work *w) {
+    free(w->coef);
+    free(w->pred);
+    free(w->real);
+    free(w->gal);
+    free(w->tmp);
+    free(w->tr);
+    free(w->pf);
+    free(w->part);
+}
+
+/* Collective: the weights (columns [c0, c0 + cb) of W or C) and the real and gallery features
+ * of this rank's block of round q (every rank makes the same calls). */
+static int read_block(ev_inputs *in, const ev_decoder *d, const branch_geometry *bg,
+                      const rowmap *rm_eval, const rowmap *rm_gal, block_work *w, bmc_err *err) {
+    char name[300], fname[300];
+    hsize_t ws[2] = {0, (hsize_t)w->c0}, wc[2] = {(hsize_t)bg->wrows, (hsize_t)w->cb};
+    snprintf(name, sizeof name, "%s/%s", d->group, d->dual ? "dual_coef" : "W");
+    snprintf(fname, sizeof fname, "/%s", d->y_dataset);
+    int rc = bmc_h5_read_block(&in->model[d->file], name, BMC_F64, ws, wc, w->coef, err);
+    for (long k = 0; k < bg->tpb && !rc; k++) { /* one token at a time */
+        int hk = w->have && k < w->ntok;
+        int tok = hk ? d->token_index[w->tok0 + k] : 0;
+        rc = read_token(&in->feat, fname, d->y_ndims, rm_eval, hk, tok, d->width, w->tmp,
+                        w->real, w->cb, k * d->width, err);
+        if (!rc)
+            rc = read_token(&in->feat, fname, d->y_ndims, rm_gal, hk, tok, d->width, w->tmp,
+                            w->gal, w->cb, k * d->width, err);
+    }
+    return rc;
+}
+
+/* Local: the block's predictions (lhs · weights + intercept, rescaled), per-target scores and
+ * sums (layout L) into w. */
+static void score_block(const ev_plan *p, const ev_decoder *d, const branch_geometry *bg,
+                        const double *lhs, long m, long G, const sums_layout *L, block_work *w) {
+    long cb = w->cb, c0 = w->c0;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)cb, bg->wrows, 1.0, lhs,
+                bg->wrows, w->coef, (int)cb, 0.0, w->pred, (int)cb);
+    for (long i = 0; i < m; i++)
+        for (long c = 0; c < cb; c++) w->pred[i * cb + c] += d->intercept[c0 + c];
+    rescale_block(w->pred, m, cb, c0, d, p->rescale);
+    target_scores(w->tr, w->tr + cb, w->pred, w->real, m, cb);
+    block_sums(w->part, L, w->pred, w->real, w->gal, m, G, cb, d->width, w->j == 0);
+    for (long c = 0; c < cb; c++) {
+        w->part[L->target_sums] += w->tr[c];
+        w->part[L->target_sums + 1] += w->tr[cb + c];
+    }
+}
+
+/* Collective: the block's per-target Pearson r and R² (and its predictions as float32). */
+static int write_block(const ev_decoder *d, int b, long m, bmc_h5 *out, bmc_h5 *pred_out,
+                       block_work *w, bmc_err *err) {
+    char name[300];
+    hsize_t ts = (hsize_t)w->c0, tc = (hsize_t)w->cb;
+    snprintf(name, sizeof name, "/%s/pearson", ev_branch_name[b]);
+    int rc = bmc_h5_write_block(out, name, BMC_F64, &ts, &tc, w->tr, err);
+    snprintf(name, sizeof name, "/%s/r2", ev_branch_name[b]);
+    if (!rc) rc = bmc_h5_write_block(out, name, BMC_F64, &ts, &tc, w->tr + w->cb, err);
+    if (!rc && pred_out) {
+        for (size_t i = 0; i < (size_t)m * (size_t)w->cb; i++) w->pf[i] = (float)w->pred[i];
+        hsize_t s3[3] = {0, (hsize_t)w->tok0, 0},
+                c3[3] = {(hsize_t)m, (hsize_t)w->ntok, (hsize_t)d->width};
+        hsize_t s2[2] = {0, 0}, c2[2] = {(hsize_t)m, (hsize_t)(w->have ? d->width : 0)};
+        snprintf(name, sizeof name, "/%s", ev_branch_name[b]);
+        rc = bmc_h5_write_block(pred_out, name, BMC_F32, d->y_ndims == 3 ? s3 : s2,
+                                d->y_ndims == 3 ? c3 : c2, w->pf, err);
+    }
+    return rc;
+}
+
+/* Collective: rank 0 adds round q's block sums into acc in block order (bit-identical for
+ * any rank count). */
+static void reduce_round(long q, long J, const sums_layout *L, block_work *w, double *acc,
+                         int rank, int P, MPI_Comm comm) {
+    if (rank == 0) {
+        for (int r = 0; r < P && q * P + r < J; r++) {
+            if (r > 0)
+                BMC_MPI(MPI_Recv(w->part, (int)L->total, MPI_DOUBLE, r,
+                                 (int)((q * P + r) % 32768), comm, MPI_STATUS_IGNORE));
+            for (size_t e = 0; e < L->total; e++) acc[e] += w->part[e];
+        }
+    } else if (w->have) {
+        BMC_MPI(MPI_Send(w->part, (int)L->total, MPI_DOUBLE, 0, (int)(w->j % 32768), comm));
+    }
+}
+
+/* Local (rank 0): the branch's sums out of the accumulated layout. */
+static void sums_from_acc(ev_sums *sums, const double *acc, const sums_layout *L, long m,
+                          long G, int t) {
+    sums->m = m;
+    sums->G = G;
+    sums->cols = t;
+    sums->rp = XNEW(sums->rp, (size_t)m * (size_t)m);
+    sums->pg = XNEW(sums->pg, (size_t)m * (size_t)(G ? G : 1));
+    double **vec[] = {&sums->sum_p, &sums->sum_r, &sums->ss_p, &sums->ss_r, &sums->cos_global};
+    size_t off[] = {L->sum_p, L->sum_r, L->ss_p, L->ss_r, L->cos_global};
+    for (int k = 0; k < 5; k++) {
+        *vec[k] = XNEW(*vec[k], m);
+        memcpy(*vec[k], acc + off[k], (size_t)m * sizeof(double));
+    }
+    sums->ss_g = XNEW(sums->ss_g, G ? G : 1);
+    memcpy(sums->rp, acc + L->rp, (size_t)m * (size_t)m * sizeof(double));
+    memcpy(sums->pg, acc + L->pg, (size_t)m * (size_t)G * sizeof(double));
+    memcpy(sums->ss_g, acc + L->ss_g, (size_t)G * sizeof(double));
+    sums->sum_pearson = acc[L->target_sums];
+    sums->sum_r2 = acc[L->target_sums + 1];
+}
+
 int ev_predict_branch(const ev_plan *p, ev_inputs *in, int b, const double *xg, int pg,
                       bmc_h5 *out, bmc_h5 *pred_out, MPI_Comm comm, ev_sums *sums,
                       bmc_err *err) {
@@ -225,160 +423,45 @@ int ev_predict_branch(const ev_plan *p, ev_inputs *in, int b, const double *xg, 
     BMC_MPI(MPI_Comm_size(comm, &P));
     long m = in->m, G = in->G;
     memset(sums, 0, sizeof *sums);
-    bmc_h5 *mf = &in->model[d->file];
-
-    /* X' = X[:, voxel_index] · voxel_scale, m × p (every rank). */
-    double *xb = XNEW(xb, (size_t)m * (size_t)d->p);
-    for (long i = 0; i < m; i++)
-        for (int j = 0; j < d->p; j++)
-            xb[(size_t)i * (size_t)d->p + (size_t)j] =
-                xg[(size_t)i * (size_t)pg + (size_t)d->voxel_index[j]] * d->voxel_scale[j];
-    int wrows = d->dual ? d->n : d->p;
-    double *K = NULL;
-    int rc = 0;
-    if (d->dual) {
-        K = XNEW(K, (size_t)m * (size_t)d->n);
-        rc = dual_kernel(mf, d, xb, m, p->mem_per_rank / 4, K, err);
-    }
-    const double *lhs = d->dual ? K : xb;
-
-    /* Block geometry: tokens per block from the budget (never from the rank count). */
-    size_t per_col = sizeof(double) * (size_t)(3 * m + G + wrows + 2);
-    size_t fixed = sizeof(double) * ((size_t)m * (size_t)(d->p + (d->dual ? d->n : 0)) +
-                                     2 * (size_t)m * (size_t)(m + G));
-    size_t avail = p->mem_per_rank > fixed ? p->mem_per_rank - fixed : 0;
-    long tpb = (long)(avail / (per_col * (size_t)d->width + 1));
-    if (tpb < 1) tpb = 1;
-    if (tpb > d->tokens) tpb = d->tokens;
-    long J = (d->tokens + tpb - 1) / tpb, rounds = (J + P - 1) / P;
-    long cbmax = tpb * d->width;
+    double *lhs = d->dual ? lhs_dual(&in->model[d->file], d, xg, pg, m, p->mem_per_rank / 4, err)
+                          : lhs_primal(d, xg, pg, m);
+    int rc = lhs ? 0 : -1;
+    branch_geometry bg = plan_blocks(d, m, G, p->mem_per_rank, P);
     bmc_log_info("%s branch: %d targets in %ld blocks of up to %ld tokens; about %.1f MiB per "
-                 "rank", ev_branch_name[b], d->t, J, tpb,
-                 (double)(fixed + per_col * (size_t)cbmax) / 1048576.0);
-
-    char name[300], fname[300];
-    hsize_t dt = (hsize_t)d->t;
-    snprintf(name, sizeof name, "/%s/pearson", ev_branch_name[b]);
-    if (!rc) rc = bmc_h5_create_dataset(out, name, BMC_F64, 1, &dt, NULL, err);
-    snprintf(name, sizeof name, "/%s/r2", ev_branch_name[b]);
-    if (!rc) rc = bmc_h5_create_dataset(out, name, BMC_F64, 1, &dt, NULL, err);
-    hsize_t pdims[3] = {(hsize_t)m, (hsize_t)d->tokens, (hsize_t)d->width};
-    if (d->y_ndims == 2) pdims[1] = (hsize_t)d->width;
-    snprintf(name, sizeof name, "/%s", ev_branch_name[b]);
-    if (!rc && pred_out) rc = bmc_h5_create_dataset(pred_out, name, BMC_F32, d->y_ndims, pdims, NULL, err);
+                 "rank", ev_branch_name[b], d->t, bg.J, bg.tpb, (double)bg.bytes / 1048576.0);
+    if (!rc) rc = create_branch_outputs(d, b, m, out, pred_out, err);
 
     sums_layout L = layout_of(m, G);
-    double *coef = XNEW(coef, (size_t)wrows * (size_t)cbmax);
-    double *pred = XNEW(pred, (size_t)m * (size_t)cbmax);
-    double *real = XNEW(real, (size_t)m * (size_t)cbmax);
-    double *gal = XNEW(gal, (size_t)G * (size_t)cbmax);
-    double *tmp = XNEW(tmp, (size_t)(m > G ? m : G) * (size_t)d->width);
-    double *tr = XNEW(tr, 2 * (size_t)cbmax);
-    float *pf = pred_out ? XNEW(pf, (size_t)m * (size_t)cbmax) : NULL;
-    double *part = XNEW(part, L.total);
+    block_work w;
+    block_work_init(&w, d, &bg, m, G, L.total, pred_out != NULL);
     double *acc = rank == 0 ? xcalloc(L.total, sizeof *acc) : NULL;
     rowmap rm_eval, rm_gal;
     rowmap_init(&rm_eval, in->eval_frow, m);
     rowmap_init(&rm_gal, in->gallery_frow, G);
-    snprintf(fname, sizeof fname, "/%s", d->y_dataset);
     bmc_progress prog;
-    bmc_progress_start(&prog, ev_branch_name[b], "blocks", J);
-
-    for (long q = 0; q < rounds && !rc; q++) {
-        long j = q * P + rank;
-        int have = j < J;
-        long tok0 = have ? j * tpb : 0;
-        long ntok = have ? (d->tokens - tok0 < tpb ? d->tokens - tok0 : tpb) : 0;
-        long cb = ntok * d->width, c0 = tok0 * d->width;
-        /* Weights: columns [c0, c0 + cb) of W (p × t) or C (n × t). */
-        hsize_t ws[2] = {0, (hsize_t)c0}, wc[2] = {(hsize_t)wrows, (hsize_t)cb};
-        snprintf(name, sizeof name, "%s/%s", d->group, d->dual ? "dual_coef" : "W");
-        rc = bmc_h5_read_block(mf, name, BMC_F64, ws, wc, coef, err);
-        /* Real and gallery features, one token at a time (every rank makes tpb calls). */
-        for (long k = 0; k < tpb && !rc; k++) {
-            int hk = have && k < ntok;
-            int tok = hk ? d->token_index[tok0 + k] : 0;
-            rc = read_token(&in->feat, fname, d->y_ndims, &rm_eval, hk, tok, d->width, tmp, real,
-                            cb, k * d->width, err);
-            if (!rc)
-                rc = read_token(&in->feat, fname, d->y_ndims, &rm_gal, hk, tok, d->width, tmp,
-                                gal, cb, k * d->width, err);
-        }
+    bmc_progress_start(&prog, ev_branch_name[b], "blocks", bg.J);
+    for (long q = 0; q < bg.rounds && !rc; q++) {
+        w.j = q * P + rank;
+        w.have = w.j < bg.J;
+        w.tok0 = w.have ? w.j * bg.tpb : 0;
+        w.ntok = w.have ? (d->tokens - w.tok0 < bg.tpb ? d->tokens - w.tok0 : bg.tpb) : 0;
+        w.cb = w.ntok * d->width;
+        w.c0 = w.tok0 * d->width;
+        rc = read_block(in, d, &bg, &rm_eval, &rm_gal, &w, err);
         if (rc) break;
-        if (have) {
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)cb, wrows, 1.0,
-                        lhs, wrows, coef, (int)cb, 0.0, pred, (int)cb);
-            for (long i = 0; i < m; i++)
-                for (long c = 0; c < cb; c++) pred[i * cb + c] += d->intercept[c0 + c];
-            rescale_block(pred, m, cb, c0, d, p->rescale);
-            target_scores(tr, tr + cb, pred, real, m, cb);
-            block_sums(part, &L, pred, real, gal, m, G, cb, d->width, j == 0);
-            for (long c = 0; c < cb; c++) {
-                part[L.target_sums] += tr[c];
-                part[L.target_sums + 1] += tr[cb + c];
-            }
-        }
-        hsize_t ts = (hsize_t)c0, tc = (hsize_t)cb;
-        snprintf(name, sizeof name, "/%s/pearson", ev_branch_name[b]);
-        rc = bmc_h5_write_block(out, name, BMC_F64, &ts, &tc, tr, err);
-        snprintf(name, sizeof name, "/%s/r2", ev_branch_name[b]);
-        if (!rc) rc = bmc_h5_write_block(out, name, BMC_F64, &ts, &tc, tr + cb, err);
-        if (!rc && pred_out) {
-            for (size_t i = 0; i < (size_t)m * (size_t)cb; i++) pf[i] = (float)pred[i];
-            hsize_t s3[3] = {0, (hsize_t)tok0, 0}, c3[3] = {(hsize_t)m, (hsize_t)ntok, (hsize_t)d->width};
-            hsize_t s2[2] = {0, 0}, c2[2] = {(hsize_t)m, (hsize_t)(have ? d->width : 0)};
-            snprintf(name, sizeof name, "/%s", ev_branch_name[b]);
-            rc = bmc_h5_write_block(pred_out, name, BMC_F32, d->y_ndims == 3 ? s3 : s2,
-                                    d->y_ndims == 3 ? c3 : c2, pf, err);
-        }
+        if (w.have) score_block(p, d, &bg, lhs, m, G, &L, &w);
+        rc = write_block(d, b, m, out, pred_out, &w, err);
         if (rc) break;
-        /* Rank 0 adds the round's block sums in block order. */
-        if (rank == 0) {
-            for (int r = 0; r < P && q * P + r < J; r++) {
-                if (r > 0)
-                    BMC_MPI(MPI_Recv(part, (int)L.total, MPI_DOUBLE, r, (int)((q * P + r) % 32768),
-                                     comm, MPI_STATUS_IGNORE));
-                for (size_t e = 0; e < L.total; e++) acc[e] += part[e];
-            }
-        } else if (have) {
-            BMC_MPI(MPI_Send(part, (int)L.total, MPI_DOUBLE, 0, (int)(j % 32768), comm));
-        }
-        bmc_progress_update(&prog, (q + 1) * P < J ? (q + 1) * P : J);
+        reduce_round(q, bg.J, &L, &w, acc, rank, P, comm);
+        bmc_progress_update(&prog, (q + 1) * P < bg.J ? (q + 1) * P : bg.J);
     }
-    bmc_progress_finish(&prog, J);
-
-    if (!rc && rank == 0) {
-        sums->m = m;
-        sums->G = G;
-        sums->cols = d->t;
-        sums->rp = XNEW(sums->rp, (size_t)m * (size_t)m);
-        sums->pg = XNEW(sums->pg, (size_t)m * (size_t)(G ? G : 1));
-        double **vec[] = {&sums->sum_p, &sums->sum_r, &sums->ss_p, &sums->ss_r, &sums->cos_global};
-        size_t off[] = {L.sum_p, L.sum_r, L.ss_p, L.ss_r, L.cos_global};
-        for (int k = 0; k < 5; k++) {
-            *vec[k] = XNEW(*vec[k], m);
-            memcpy(*vec[k], acc + off[k], (size_t)m * sizeof(double));
-        }
-        sums->ss_g = XNEW(sums->ss_g, G ? G : 1);
-        memcpy(sums->rp, acc + L.rp, (size_t)m * (size_t)m * sizeof(double));
-        memcpy(sums->pg, acc + L.pg, (size_t)m * (size_t)G * sizeof(double));
-        memcpy(sums->ss_g, acc + L.ss_g, (size_t)G * sizeof(double));
-        sums->sum_pearson = acc[L.target_sums];
-        sums->sum_r2 = acc[L.target_sums + 1];
-    }
+    bmc_progress_finish(&prog, bg.J);
+    if (!rc && rank == 0) sums_from_acc(sums, acc, &L, m, G, d->t);
     rowmap_free(&rm_eval);
     rowmap_free(&rm_gal);
     free(acc);
-    free(part);
-    free(pf);
-    free(tr);
-    free(tmp);
-    free(gal);
-    free(real);
-    free(pred);
-    free(coef);
-    free(K);
-    free(xb);
+    block_work_free(&w);
+    free(lhs);
     return rc;
 }
 
