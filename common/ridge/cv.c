@@ -246,7 +246,7 @@ static size_t basis_peak(const ridge_problem *pb, const sizer *z, int n_te, int 
             blk = max_sz(blk, work + cb + dm_sz(z, rows, tb) + orb);
             blk = max_sz(blk, work + cb + orb + ym);
         }
-        if (!collect) blk = max_sz(blk, cb + ntb * pb->sink_col_bytes);
+        if (!collect) blk = max_sz(blk, cb + ntb * pb->sink_col_bytes + pb->sink_setup_bytes);
     }
     return max_sz(peak, resid + blk);
 }

@@ -512,6 +512,7 @@ static int emit_block(ridge_fit_ctx *fc, const coef_block *cb, int col0, const i
     view.intercept = cb->intercept;
     ridge_block_out out = {.col0 = col0, .block = &view, .best_index = best + col0};
     size_t sink_bytes = fc->collect ? 0 : (size_t)cb->tb * fc->pb->sink_col_bytes;
+    if (!fc->collect && col0 == 0) sink_bytes += fc->pb->sink_setup_bytes; /* first block */
     ridge_mem_add(&fc->mt, sink_bytes); /* what the sink may use, counted in the peak */
     int rc = fc->sink(fc->sink_ctx, &out, fc->err);
     ridge_mem_sub(&fc->mt, sink_bytes);

@@ -94,7 +94,9 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
     size_t pred_peak = 0;
     size_t pred_bytes = ridge_predictor_bytes(grid, (int)in->n_test, (int)in->n_train, pf, dual,
                                               &pred_peak);
-    size_t held = TRAIN_RUNTIME_BYTES + reader_mem + umax + (pred_peak > pred_bytes ? pred_peak : pred_bytes);
+    /* beside the solver: the runtime, the features (the reader is closed by now) and the test
+     * predictor's lhs; forming it is the sink's one-time set-up */
+    size_t held = TRAIN_RUNTIME_BYTES + umax + pred_bytes;
     size_t left = p->mem_per_rank > held ? p->mem_per_rank - held : 1;
     ridge_problem pb = {
         .grid = grid,
@@ -108,6 +110,7 @@ int encoding_fit(const train_plan *p, const bmc_grid *grid, train_inputs *in,
         .grain = RIDGE_GRAIN_TARGET,
         .mem_budget = left,
         .precision = p->precision,
+        .sink_setup_bytes = pred_peak > pred_bytes ? pred_peak - pred_bytes : 0,
         .sink_col_bytes = (size_t)g->tnloc * sizeof(double) +
                           ridge_predict_col_bytes(grid, (int)in->n_test, (int)in->n_train, pf, dual),
     };

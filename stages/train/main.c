@@ -176,7 +176,8 @@ static int run_decoder(run_state *r, const train_mapping *m, bmc_h5 *f, bmc_err 
         train_stage_shape sh = {.n_train = r->in.n_train, .n_test = r->in.n_test,
                                 .group_voxels = gvox, .with_test = p->encoding, .group_p = g->p,
                                 .p = pk, .t = t, .reader_bytes = fr.cap * sizeof(float)};
-        size_t sink_col = 0, used = train_stage_bytes(&r->grid, &sh, &sink_col);
+        size_t sink_col = 0, sink_setup = 0;
+        size_t used = train_stage_bytes(&r->grid, &sh, &sink_col, &sink_setup);
         unsigned long mine = used, most = 0;
         BMC_MPI(MPI_Allreduce(&mine, &most, 1, MPI_UNSIGNED_LONG, MPI_MAX, r->grid.comm));
         used = most;
@@ -190,6 +191,7 @@ static int run_decoder(run_state *r, const train_mapping *m, bmc_h5 *f, bmc_err 
         ridge_problem pb = decoder_problem(r, pk, &fr, group_of, gw,
                                            p->mem_per_rank > used ? p->mem_per_rank - used : 1);
         pb.sink_col_bytes = sink_col;
+        pb.sink_setup_bytes = sink_setup;
         bmc_log_info("mapping %s: fMRI group %s (%d voxels) -> %s (%d tokens x %d = %d targets), "
                      "%ld training images, %s form", m->name, g->name, pk, m->y_dataset,
                      fr.n_tok, fr.W, t, r->in.n_train, dual ? "dual" : "primal");

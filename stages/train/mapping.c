@@ -371,7 +371,15 @@ int feat_reader_open(feat_reader *r, train_inputs *in, const char *dataset,
     r->nloc = nloc;
     r->frow = frow;
     r->ids = ids;
+    /* no more than one read of every selected column of the rows' span can use */
+    long lo = 0, hi = -1;
+    for (long i = 0; i < nloc; i++) {
+        if (i == 0 || frow[i] < lo) lo = frow[i];
+        if (i == 0 || frow[i] > hi) hi = frow[i];
+    }
+    size_t most = (size_t)(hi - lo + 1) * (size_t)r->n_tok * (size_t)r->W;
     r->cap = mem_cap / sizeof(float);
+    if (r->cap > most) r->cap = most;
     if (r->cap < (size_t)r->W) r->cap = (size_t)r->W;
     r->buf = XNEW(r->buf, r->cap);
     return 0;

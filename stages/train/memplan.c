@@ -15,7 +15,8 @@ static size_t local_rows(const bmc_grid *g, long n) {
     return (size_t)nr;
 }
 
-size_t train_stage_bytes(const bmc_grid *g, const train_stage_shape *sh, size_t *sink_col) {
+size_t train_stage_bytes(const bmc_grid *g, const train_stage_shape *sh, size_t *sink_col,
+                         size_t *sink_setup) {
     const size_t d = sizeof(double), t = (size_t)sh->t, gv = (size_t)sh->group_voxels;
     size_t nloc = local_rows(g, sh->n_train), tloc = sh->with_test ? local_rows(g, sh->n_test) : 0;
     size_t groups = (nloc + tloc) * gv * d + gv * (3 * sizeof(int) + sizeof(int));
@@ -26,6 +27,6 @@ size_t train_stage_bytes(const bmc_grid *g, const train_stage_shape *sh, size_t 
     size_t pred_peak = 0;
     size_t pred = decoder_sink_fixed_bytes(g, (int)sh->n_train, sh->p, dual, &pred_peak);
     if (sink_col) *sink_col = decoder_sink_col_bytes(g, (int)sh->n_train, sh->p, dual);
-    return TRAIN_RUNTIME_BYTES + groups + ids + decoder + sh->reader_bytes + stats +
-           (pred_peak > pred ? pred_peak : pred);
+    if (sink_setup) *sink_setup = pred_peak > pred ? pred_peak - pred : 0;
+    return TRAIN_RUNTIME_BYTES + groups + ids + decoder + sh->reader_bytes + stats + pred;
 }

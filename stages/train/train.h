@@ -187,13 +187,16 @@ typedef struct train_stage_shape {
 } train_stage_shape;
 
 /* The runtime's own resident memory (MPI, HDF5, BLAS, the executable and its heap), measured
- * as bmc-train's peak RSS on a tiny problem (about 40 MiB with Open MPI 4.1) and rounded up. */
-#define TRAIN_RUNTIME_BYTES ((size_t)64 << 20)
+ * as bmc-train's peak RSS on a 100 × 200 × 768 problem (50 MiB with Open MPI 4.1, 1 rank),
+ * less its arrays. */
+#define TRAIN_RUNTIME_BYTES ((size_t)48 << 20)
 
 /* Local: the bytes per rank the stage holds beside the solver (its budget is mem_per_rank
- * less this), and in *sink_col the model writer's bytes per block column (the solver's
- * sink_col_bytes). */
-size_t train_stage_bytes(const bmc_grid *g, const train_stage_shape *sh, size_t *sink_col);
+ * less this; the training predictor's lhs included), in *sink_col the model writer's bytes
+ * per block column and in *sink_setup what forming the predictor holds on top of its lhs at
+ * the first block (the solver's sink_col_bytes and sink_setup_bytes). */
+size_t train_stage_bytes(const bmc_grid *g, const train_stage_shape *sh, size_t *sink_col,
+                         size_t *sink_setup);
 
 /* Collective: root attributes of the model file (besides format and provenance). */
 int model_write_root(bmc_h5 *f, const train_plan *p, const train_inputs *in, bmc_err *err);

@@ -76,6 +76,8 @@ typedef struct ridge_problem {
     int max_block_cols;    /* at most this many Y columns per block (0: as the budget allows) */
     size_t sink_col_bytes; /* ridge_fit_stream: bytes per rank the sink uses per column of a
                             * block while it runs (counted in the budget); 0 for none      */
+    size_t sink_setup_bytes; /* ridge_fit_stream: bytes per rank the sink may hold beyond that
+                            * during its first call (a one-time set-up); 0 for none        */
 } ridge_problem;
 
 /* The solver's GEMMs over Y's columns run this many columns at a time (rounded up to whole
