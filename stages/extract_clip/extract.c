@@ -226,6 +226,181 @@ static long next_batch(const uint8_t *done, long n, long kb0, long nb, int B, lo
     return 0;
 }
 
+/* The resume key: the engine's fingerprint, or (run by hand) a hash of the params and the
+ * input paths. Local; key holds BMC_SHA256_HEX chars. */
+static void resume_key(char *key, const bmc_stage *s, const extract_plan *p) {
+    if (s->fingerprint) {
+        snprintf(key, BMC_SHA256_HEX, "%s", s->fingerprint);
+        return;
+    }
+    char *text = bmc_xasprintf("%s\n%s\n%s\n%s", s->params_sha256, p->images, p->weights,
+                               p->weights_config ? p->weights_config : "");
+    bmc_sha256_str(text, key);
+    free(text);
+}
+
+/* Collective: create the output (layout, this rank's image ids, an all-zero /done) or resume
+ * it, and fill done[0..nrows) with the /done rows [row0, row0 + nrows) of this rank.
+ * Returns 1 resumed, 0 created, -1 (agreed) on error, in which case nothing is left open
+ * (a .partial created here is discarded). */
+static int output_open(bmc_h5 *f, uint8_t *done, bmc_stage *s, const extract_plan *p,
+                       const vit_config *c, const clip_source *src, long row0, long nrows,
+                       bmc_err *err) {
+    char key[BMC_SHA256_HEX];
+    resume_key(key, s, p);
+    int resumed = bmc_h5_create_or_resume(f, s->comm, p->out, "bmc.clip", 1, key, err);
+    if (resumed < 0) return -1;
+    int rc;
+    if (resumed) {
+        rc = bmc_h5_read_rows(f, "/done", BMC_U8, (hsize_t)row0, (hsize_t)nrows, done, err);
+    } else {
+        long long *ids = XNEW(ids, nrows > 0 ? nrows : 1);
+        for (long i = 0; i < nrows; i++) ids[i] = src->ids[row0 + i];
+        rc = create_layout(s, f, p, c, src->n, err);
+        if (!rc) rc = bmc_h5_write_rows(f, "/image_ids", BMC_I64, (hsize_t)row0, (hsize_t)nrows, ids, err);
+        if (!rc) rc = bmc_h5_write_rows(f, "/done", BMC_U8, (hsize_t)row0, (hsize_t)nrows, done, err);
+        if (!rc) rc = bmc_h5_flush(f, err);
+        free(ids);
+    }
+    if (rc) {
+        bmc_h5_discard(f);
+        return -1;
+    }
+    return resumed;
+}
+
+/* Allocate bb for batches of B images and point req at its outputs (the requested ones
+ * only). Local; a request the model cannot serve is a bug (abort). */
+static void batch_buffers_alloc(batch_buffers *bb, vit_outputs *req, const extract_plan *p,
+                                const vit_config *c, int B, bmc_err *err) {
+    size_t RR = (size_t)c->image_size * (size_t)c->image_size;
+    memset(bb, 0, sizeof *bb);
+    bb->pixels = XNEW(bb->pixels, (size_t)B * (size_t)c->num_channels * RR);
+    for (int k = 0; k < OUT_KINDS; k++) {
+        bb->row_len[k] = out_row_len(k, c);
+        if (p->want[k]) bb->out[k] = XNEW(bb->out[k], (size_t)B * bb->row_len[k]);
+    }
+    *req = (vit_outputs){
+        .detail = bb->out[OUT_DETAIL],
+        .detail_first = p->detail_first,
+        .detail_last = p->detail_last,
+        .semantic = bb->out[OUT_SEMANTIC],
+        .image_embeds = bb->out[OUT_POOLED],
+        .token_embeds = bb->out[OUT_TOKEN_EMBEDS],
+        .pooled = bb->out[OUT_POOLER_OUTPUT],
+    };
+    if (p->n_hidden) {
+        bb->hidden = xcalloc((size_t)c->num_layers + 1, sizeof *bb->hidden);
+        for (int i = 0; i < p->n_hidden; i++)
+            bb->hidden[p->hidden_layers[i]] = xmalloc(bmc_mul_size(
+                (size_t)B * (size_t)c->tokens * (size_t)c->hidden_size, sizeof(float)));
+        req->hidden_states = bb->hidden;
+    }
+    bb->ones = xmalloc((size_t)B);
+    memset(bb->ones, 1, (size_t)B);
+    BMC_CHECK(vit_outputs_check(req, c, err) == 0);
+}
+
+static void batch_buffers_free(batch_buffers *bb, const vit_config *c) {
+    free(bb->pixels);
+    for (int k = 0; k < OUT_KINDS; k++) free(bb->out[k]);
+    if (bb->hidden)
+        for (int l = 0; l <= c->num_layers; l++) free(bb->hidden[l]);
+    free(bb->hidden);
+    free(bb->ones);
+    memset(bb, 0, sizeof *bb);
+}
+
+/* What reading one batch needs besides the source: the model's input size, the decode
+ * buffer (grown as needed) and the preprocessing workspace. */
+typedef struct batch_reader {
+    const vit_config *c;
+    uint8_t *img;
+    size_t img_cap;
+    clip_preprocess_ws pws;
+} batch_reader;
+
+/* Preprocess one decoded w×h RGB image into slot j of the batch's pixels [B, 3, R, R]. */
+static void preprocess_into(float *pixels, batch_reader *rd, long j, const uint8_t *img, int w,
+                            int h) {
+    size_t RR = (size_t)rd->c->image_size * (size_t)rd->c->image_size;
+    clip_preprocess(pixels + (size_t)j * 3 * RR, &rd->pws, img, w, h, rd->c->image_size,
+                    clip_mean, clip_std);
+}
+
+/* HDF5 source, contiguous selection: images first .. first+b-1 in ONE collective read.
+ * Collective; agreed status. */
+static int read_batch_run(float *pixels, batch_reader *rd, clip_source *src, long first, long b,
+                          bmc_err *err) {
+    size_t img_bytes = (size_t)src->height * (size_t)src->width * 3;
+    int rc = clip_source_read_run(src, first, b, &rd->img, &rd->img_cap, err);
+    for (long j = 0; j < b && !rc; j++)
+        preprocess_into(pixels, rd, j, rd->img + (size_t)j * img_bytes, src->width, src->height);
+    return rc;
+}
+
+/* HDF5 source, scattered selection: one collective read per image slot; every rank makes
+ * B calls, passing -1 past its b images. Collective; agreed status. */
+static int read_batch_each(float *pixels, batch_reader *rd, clip_source *src, long first, long b,
+                           int B, bmc_err *err) {
+    int rc = 0;
+    for (long j = 0; j < B && !rc; j++) {
+        int w = 0, h = 0;
+        long k = j < b ? first + j : -1;
+        rc = clip_source_read(src, k, &rd->img, &rd->img_cap, &w, &h, err);
+        if (!rc && k >= 0) preprocess_into(pixels, rd, j, rd->img, w, h);
+    }
+    return rc;
+}
+
+/* Folder source: each rank decodes its b files locally (stopping at its first error); the
+ * ranks then agree. Collective; agreed status. */
+static int read_batch_folder(float *pixels, batch_reader *rd, clip_source *src, MPI_Comm comm,
+                             long first, long b, bmc_err *err) {
+    bmc_err local = {0};
+    for (long j = 0; j < b && !local.failed; j++) {
+        int w = 0, h = 0;
+        if (clip_source_read(src, first + j, &rd->img, &rd->img_cap, &w, &h, &local) == 0)
+            preprocess_into(pixels, rd, j, rd->img, w, h);
+    }
+    if (bmc_err_agree(comm, &local)) {
+        *err = local;
+        return -1;
+    }
+    return 0;
+}
+
+/* Collective: write this rank's b rows from global row first (b may be 0) of every
+ * requested output, then mark them in /done. Agreed status. */
+static int write_batch(bmc_h5 *f, const extract_plan *p, const batch_buffers *bb, long first,
+                       long b, bmc_err *err) {
+    hsize_t r = (hsize_t)(b > 0 ? first : 0), cnt = (hsize_t)b;
+    int rc = 0;
+    for (int k = 0; k < OUT_KINDS && !rc; k++) {
+        if (!p->want[k]) continue;
+        char name[64];
+        snprintf(name, sizeof name, "/%s", out_names[k]);
+        rc = bmc_h5_write_rows(f, name, BMC_F32, r, cnt, bb->out[k], err);
+    }
+    for (int i = 0; i < p->n_hidden && !rc; i++) {
+        char name[64];
+        dataset_name(name, sizeof name, p->hidden_layers[i]);
+        rc = bmc_h5_write_rows(f, name, BMC_F32, r, cnt, bb->hidden[p->hidden_layers[i]], err);
+    }
+    if (!rc) rc = bmc_h5_write_rows(f, "/done", BMC_U8, r, cnt, bb->ones, err);
+    return rc;
+}
+
+/* Collective: flush f when rank 0's clock says FLUSH_SECONDS have passed since *t_flush
+ * (rank 0 decides, so every rank makes the same call). Agreed status. */
+static int flush_if_due(bmc_h5 *f, const bmc_stage *s, double *t_flush, bmc_err *err) {
+    int flush = s->rank == 0 && bmc_now() - *t_flush > FLUSH_SECONDS;
+    BMC_MPI(MPI_Bcast(&flush, 1, MPI_INT, 0, s->comm));
+    if (!flush) return 0;
+    *t_flush = bmc_now();
+    return bmc_h5_flush(f, err);
+}
+
 int extract_run(bmc_stage *s, const extract_plan *p, const vit_model *m, clip_source *src,
                 bmc_err *err) {
     const vit_config *c = &m->cfg;
@@ -235,36 +410,20 @@ int extract_run(bmc_stage *s, const extract_plan *p, const vit_model *m, clip_so
     long row0 = nb > 0 ? kb0 * B : 0;
     long nrows = nb > 0 ? ((kb0 + nb) * B < n ? (kb0 + nb) * B : n) - row0 : 0;
 
-    /* The resume key: the engine's fingerprint, or (by hand) the params and input paths. */
-    char key[BMC_SHA256_HEX];
-    if (s->fingerprint) {
-        snprintf(key, sizeof key, "%s", s->fingerprint);
-    } else {
-        char *text = bmc_xasprintf("%s\n%s\n%s\n%s", s->params_sha256, p->images, p->weights,
-                                   p->weights_config ? p->weights_config : "");
-        bmc_sha256_str(text, key);
-        free(text);
-    }
     bmc_h5 f;
-    int resumed = bmc_h5_create_or_resume(&f, s->comm, p->out, "bmc.clip", 1, key, err);
-    if (resumed < 0) return -1;
     uint8_t *done = xcalloc((size_t)(nrows > 0 ? nrows : 1), 1);
-    long long *ids = XNEW(ids, nrows > 0 ? nrows : 1);
-    for (long i = 0; i < nrows; i++) ids[i] = src->ids[row0 + i];
-    int rc = 0;
-    if (resumed) {
-        rc = bmc_h5_read_rows(&f, "/done", BMC_U8, (hsize_t)row0, (hsize_t)nrows, done, err);
-    } else {
-        rc = create_layout(s, &f, p, c, n, err);
-        if (!rc) rc = bmc_h5_write_rows(&f, "/image_ids", BMC_I64, (hsize_t)row0, (hsize_t)nrows, ids, err);
-        if (!rc) rc = bmc_h5_write_rows(&f, "/done", BMC_U8, (hsize_t)row0, (hsize_t)nrows, done, err);
-        if (!rc) rc = bmc_h5_flush(&f, err);
+    int resumed = output_open(&f, done, s, p, c, src, row0, nrows, err);
+    if (resumed < 0) {
+        free(done);
+        return -1;
     }
+    int rc = 0;
     long done_local = 0;
     for (long i = 0; i < nrows; i++) done_local += done[i];
     long done_total = 0;
     BMC_MPI(MPI_Allreduce(&done_local, &done_total, 1, MPI_LONG, MPI_SUM, s->comm));
-    if (resumed) bmc_log_info("resuming %s: %ld of %ld images already done", p->out, done_total, n);
+    if (resumed)
+        bmc_log_info("resuming %s: %ld of %ld images already done", p->out, done_total, n);
 
     /* Batches this rank needs, and the most any rank needs (the collective loop count). */
     long cursor = 0, first, my_batches = 0, max_batches = 0;
@@ -272,39 +431,11 @@ int extract_run(bmc_stage *s, const extract_plan *p, const vit_model *m, clip_so
     BMC_MPI(MPI_Allreduce(&my_batches, &max_batches, 1, MPI_LONG, MPI_MAX, s->comm));
 
     batch_buffers bb;
-    memset(&bb, 0, sizeof bb);
-    size_t RR = (size_t)c->image_size * (size_t)c->image_size;
-    bb.pixels = XNEW(bb.pixels, (size_t)B * (size_t)c->num_channels * RR);
     vit_outputs req;
-    memset(&req, 0, sizeof req);
-    for (int k = 0; k < OUT_KINDS; k++) {
-        bb.row_len[k] = out_row_len(k, c);
-        if (p->want[k]) bb.out[k] = XNEW(bb.out[k], (size_t)B * bb.row_len[k]);
-    }
-    req.detail = bb.out[OUT_DETAIL];
-    req.detail_first = p->detail_first;
-    req.detail_last = p->detail_last;
-    req.semantic = bb.out[OUT_SEMANTIC];
-    req.image_embeds = bb.out[OUT_POOLED];
-    req.token_embeds = bb.out[OUT_TOKEN_EMBEDS];
-    req.pooled = bb.out[OUT_POOLER_OUTPUT];
-    if (p->n_hidden) {
-        bb.hidden = xcalloc((size_t)c->num_layers + 1, sizeof *bb.hidden);
-        for (int i = 0; i < p->n_hidden; i++)
-            bb.hidden[p->hidden_layers[i]] = xmalloc(bmc_mul_size(
-                (size_t)B * (size_t)c->tokens * (size_t)c->hidden_size, sizeof(float)));
-        req.hidden_states = bb.hidden;
-    }
-    bb.ones = xmalloc((size_t)B);
-    memset(bb.ones, 1, (size_t)B);
-    BMC_CHECK(vit_outputs_check(&req, c, err) == 0);
-
+    batch_buffers_alloc(&bb, &req, p, c, B, err);
     vit_workspace ws;
     vit_workspace_alloc(&ws, c, B);
-    clip_preprocess_ws pws;
-    memset(&pws, 0, sizeof pws);
-    uint8_t *img = NULL;
-    size_t img_cap = 0;
+    batch_reader rd = {.c = c};
     const char *fault = getenv("BMC_TEST_ABORT_AFTER_BATCHES");
     long abort_after = fault ? atol(fault) : -1;
 
@@ -314,56 +445,13 @@ int extract_run(bmc_stage *s, const extract_plan *p, const vit_model *m, clip_so
     double t_flush = bmc_now();
     for (long it = 0; it < max_batches && !rc; it++) {
         long b = next_batch(done, n, kb0, nb, B, &cursor, &first);
-        bmc_err local = {0};
-        size_t img_bytes = (size_t)src->height * (size_t)src->width * 3;
-        if (src->contiguous) {
-            /* One collective read of the whole batch. */
-            rc = clip_source_read_run(src, first, b, &img, &img_cap, err);
-            for (long j = 0; j < b && !rc; j++)
-                clip_preprocess(bb.pixels + (size_t)j * 3 * RR, &pws, img + (size_t)j * img_bytes,
-                                src->width, src->height, c->image_size, clip_mean, clip_std);
-        }
-        for (long j = 0; j < B && !rc && !src->contiguous; j++) {
-            int w = 0, h = 0;
-            long k = j < b ? first + j : -1;
-            if (src->is_folder) {
-                if (k >= 0 && !local.failed &&
-                    clip_source_read(src, k, &img, &img_cap, &w, &h, &local) == 0)
-                    clip_preprocess(bb.pixels + (size_t)j * 3 * RR, &pws, img, w, h,
-                                    c->image_size, clip_mean, clip_std);
-            } else {
-                rc = clip_source_read(src, k, &img, &img_cap, &w, &h, err);
-                if (!rc && k >= 0)
-                    clip_preprocess(bb.pixels + (size_t)j * 3 * RR, &pws, img, w, h,
-                                    c->image_size, clip_mean, clip_std);
-            }
-        }
-        if (src->is_folder && bmc_err_agree(s->comm, &local)) {
-            *err = local;
-            rc = -1;
-        }
+        if (src->is_folder) rc = read_batch_folder(bb.pixels, &rd, src, s->comm, first, b, err);
+        else if (src->contiguous) rc = read_batch_run(bb.pixels, &rd, src, first, b, err);
+        else rc = read_batch_each(bb.pixels, &rd, src, first, b, B, err);
         if (rc) break;
         if (b > 0) vit_forward(m, &ws, bb.pixels, (int)b, &req, NULL);
-        hsize_t r = (hsize_t)(b > 0 ? first : 0), cnt = (hsize_t)b;
-        for (int k = 0; k < OUT_KINDS && !rc; k++) {
-            if (!p->want[k]) continue;
-            char name[64];
-            snprintf(name, sizeof name, "/%s", out_names[k]);
-            rc = bmc_h5_write_rows(&f, name, BMC_F32, r, cnt, bb.out[k], err);
-        }
-        for (int i = 0; i < p->n_hidden && !rc; i++) {
-            char name[64];
-            dataset_name(name, sizeof name, p->hidden_layers[i]);
-            rc = bmc_h5_write_rows(&f, name, BMC_F32, r, cnt, bb.hidden[p->hidden_layers[i]], err);
-        }
-        if (!rc) rc = bmc_h5_write_rows(&f, "/done", BMC_U8, r, cnt, bb.ones, err);
-        /* Rank 0's clock decides when to flush, so every rank makes the same call. */
-        int flush = s->rank == 0 && bmc_now() - t_flush > FLUSH_SECONDS;
-        BMC_MPI(MPI_Bcast(&flush, 1, MPI_INT, 0, s->comm));
-        if (flush && !rc) {
-            rc = bmc_h5_flush(&f, err);
-            t_flush = bmc_now();
-        }
+        rc = write_batch(&f, p, &bb, first, b, err);
+        if (!rc) rc = flush_if_due(&f, s, &t_flush, err);
         long add = 0;
         BMC_MPI(MPI_Allreduce(&b, &add, 1, MPI_LONG, MPI_SUM, s->comm));
         done_total += add;
@@ -379,15 +467,9 @@ int extract_run(bmc_stage *s, const extract_plan *p, const vit_model *m, clip_so
     else if (s->rank == 0) bmc_progress_finish(&prog, n);
 
     vit_workspace_free(&ws);
-    clip_preprocess_ws_free(&pws);
-    free(img);
-    free(bb.pixels);
-    for (int k = 0; k < OUT_KINDS; k++) free(bb.out[k]);
-    if (bb.hidden)
-        for (int l = 0; l <= c->num_layers; l++) free(bb.hidden[l]);
-    free(bb.hidden);
-    free(bb.ones);
+    clip_preprocess_ws_free(&rd.pws);
+    free(rd.img);
+    batch_buffers_free(&bb, c);
     free(done);
-    free(ids);
     return rc;
 }
