@@ -279,16 +279,21 @@ void bmc_h5_discard(bmc_h5 *f) {
     release_handle(f);
 }
 
-/* Collective: root attributes `format` == format and `format_version` ≤ max_version. */
-static int check_format(bmc_h5 *f, const char *format, int max_version, bmc_err *e) {
+/* Collective: root attributes `format` == format and `format_version` ≤ max_version. `what`
+ * (the format's line in bmc_formats.h, or NULL) goes into the hints. */
+static int check_format(bmc_h5 *f, const char *format, int max_version, const char *what,
+                        bmc_err *e) {
+    char expected[BMC_ERR_HINT_MAX / 2];
+    if (what) snprintf(expected, sizeof expected, "%s file (%s)", format, what);
+    else snprintf(expected, sizeof expected, "%s file", format);
     htri_t has = H5Aexists_by_name(f->fid, "/", "format", H5P_DEFAULT);
     H5Eclear2(H5E_DEFAULT);
     if (has <= 0) {
         char hint[BMC_ERR_HINT_MAX];
         snprintf(hint, sizeof hint,
-                 "expected a %s file written by brainmclip; check that the path points to the "
+                 "expected a %s written by brainmclip; check that the path points to the "
                  "output of the right stage",
-                 format);
+                 expected);
         return bmc_err_set(e, hint, "%s: not a brainmclip file (no 'format' attribute)",
                            f->path);
     }
@@ -297,8 +302,8 @@ static int check_format(bmc_h5 *f, const char *format, int max_version, bmc_err 
     if (bmc_h5_attr_get_str(f, "/", "format", &found, e) != 0) return -1;
     if (strcmp(found, format) != 0) {
         char hint[BMC_ERR_HINT_MAX];
-        snprintf(hint, sizeof hint, "pass a %s file here, not a %s file (check the paths)",
-                 format, found);
+        snprintf(hint, sizeof hint, "pass a %s here, not a %s file (check the paths)",
+                 expected, found);
         bmc_err_set(e, hint, "%s: file format is '%s', expected '%s'", f->path, found, format);
         free(found);
         return -1;
@@ -318,8 +323,9 @@ static int check_format(bmc_h5 *f, const char *format, int max_version, bmc_err 
     return 0;
 }
 
-int bmc_h5_open(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
-                int max_version, bmc_err *err) {
+/* bmc_h5_open, with the format's description (or NULL) for the hints. */
+static int open_checked(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
+                        int max_version, const char *what, bmc_err *err) {
     bmc_h5i_silence();
     init_handle(f, comm, path, 0);
     bmc_err e = {0};
@@ -345,13 +351,38 @@ int bmc_h5_open(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
             bmc_h5i_set_err(&e, "check that the file is readable and complete",
                             "%s: cannot open as HDF5", path);
         H5Pclose(fapl);
-        if (!bmc_err_agree(comm, &e) && format) check_format(f, format, max_version, &e);
+        if (!bmc_err_agree(comm, &e) && format) check_format(f, format, max_version, what, &e);
     }
     if (bmc_h5i_agree(comm, &e, err)) {
         bmc_h5_close(f);
         return -1;
     }
     return 0;
+}
+
+int bmc_h5_open(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
+                int max_version, bmc_err *err) {
+    return open_checked(f, comm, path, format, max_version, NULL, err);
+}
+
+int bmc_h5_open_as(bmc_h5 *f, MPI_Comm comm, const char *path, bmc_format_id fmt,
+                   bmc_err *err) {
+    BMC_CHECK(fmt >= 0 && fmt < BMC_FMT_COUNT);
+    const bmc_format *F = &bmc_formats[fmt];
+    return open_checked(f, comm, path, F->name, F->version, F->what, err);
+}
+
+int bmc_h5_create_as(bmc_h5 *f, MPI_Comm comm, const char *path, bmc_format_id fmt,
+                     bmc_err *err) {
+    BMC_CHECK(fmt >= 0 && fmt < BMC_FMT_COUNT);
+    return bmc_h5_create(f, comm, path, bmc_formats[fmt].name, bmc_formats[fmt].version, err);
+}
+
+int bmc_h5_create_or_resume_as(bmc_h5 *f, MPI_Comm comm, const char *path, bmc_format_id fmt,
+                               const char *fingerprint, bmc_err *err) {
+    BMC_CHECK(fmt >= 0 && fmt < BMC_FMT_COUNT);
+    return bmc_h5_create_or_resume(f, comm, path, bmc_formats[fmt].name,
+                                   bmc_formats[fmt].version, fingerprint, err);
 }
 
 int bmc_h5_flush(bmc_h5 *f, bmc_err *err) {

@@ -18,6 +18,7 @@
 #include <mpi.h>
 #include <stddef.h>
 #include "bmc_error.h"
+#include "bmc_formats.h"
 
 #define BMC_H5_MAXDIMS 4
 
@@ -63,6 +64,15 @@ void bmc_h5_discard(bmc_h5 *f);
  * was found and how to fix it. format == NULL opens a foreign file (NSD's HDF5 files). */
 int bmc_h5_open(bmc_h5 *f, MPI_Comm comm, const char *path, const char *format,
                 int max_version, bmc_err *err);
+
+/* The same three for brainmclip's own formats, by their row of bmc_formats.h: a writer
+ * stamps the table's name and version, a reader accepts that name and versions up to it. */
+int bmc_h5_create_as(bmc_h5 *f, MPI_Comm comm, const char *path, bmc_format_id fmt,
+                     bmc_err *err);
+int bmc_h5_create_or_resume_as(bmc_h5 *f, MPI_Comm comm, const char *path, bmc_format_id fmt,
+                               const char *fingerprint, bmc_err *err);
+int bmc_h5_open_as(bmc_h5 *f, MPI_Comm comm, const char *path, bmc_format_id fmt,
+                   bmc_err *err);
 
 /* Collective: flush data and metadata to disk, so that a run killed after this point
  * leaves a .partial that bmc_h5_create_or_resume can reopen. */

@@ -283,7 +283,7 @@ static int read_draws(ag_set *set, bmc_h5 *f, const char *first, bmc_err *err) {
 static int read_eval(ag_set *set, ag_eval *e, const char *path, const ag_runinfo *ri,
                      eval_head *h0, MPI_Comm comm, bmc_err *err) {
     bmc_h5 f;
-    if (bmc_h5_open(&f, comm, path, "bmc.eval", 2, err)) return -1;
+    if (bmc_h5_open_as(&f, comm, path, BMC_FMT_EVAL, err)) return -1;
     long long ver = 0;
     eval_head h;
     memset(&h, 0, sizeof h);
@@ -400,7 +400,7 @@ static int match_predictions(ag_set *set, const ag_plan *p, const ag_runinfo *ri
     for (size_t j = 0; j < p->n_predictions; j++) {
         const char *path = p->predictions[j];
         bmc_h5 f;
-        if (bmc_h5_open(&f, comm, path, "bmc.predictions", 1, err)) return -1;
+        if (bmc_h5_open_as(&f, comm, path, BMC_FMT_PREDICTIONS, err)) return -1;
         char fp[72] = "";
         int rc = check_fingerprint(&f, path, ri, fp, sizeof fp, "predictions file", err);
         long e = -1;

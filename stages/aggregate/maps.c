@@ -120,7 +120,7 @@ static int group_mask(ag_map *m, bmc_h5 *f, const char *obj, size_t nvox, bmc_er
 /* Local (rank 0): the group's ROI list, volumes and label image for map m. */
 static int map_rois(ag_map *m, const char *fmri, bmc_err *err) {
     bmc_h5 f;
-    if (bmc_h5_open(&f, MPI_COMM_SELF, fmri, "bmc.fmri", 1, err)) return -1;
+    if (bmc_h5_open_as(&f, MPI_COMM_SELF, fmri, BMC_FMT_FMRI, err)) return -1;
     char obj[200], *rois = NULL, *inputs = NULL;
     snprintf(obj, sizeof obj, "/voxels/%s", m->group);
     int rc = bmc_h5_attr_get_str(&f, obj, "rois", &rois, err);

@@ -131,7 +131,7 @@ static int read_model(ag_models *md, size_t i, const ag_runinfo *ri, MPI_Comm co
                       bmc_err *err) {
     const char *path = md->path[i];
     bmc_h5 f;
-    if (bmc_h5_open(&f, comm, path, "bmc.model", 1, err)) return -1;
+    if (bmc_h5_open_as(&f, comm, path, BMC_FMT_MODEL, err)) return -1;
     const ag_instance *in = ag_runinfo_producer(ri, path, NULL);
     char *fp = NULL, *names = NULL;
     int rc = 0;

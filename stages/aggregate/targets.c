@@ -204,7 +204,7 @@ static int open_src(target_src *ts, bmc_h5 *pred, bmc_h5 *feat, const ag_eval *e
                            mp->name, mp->shape.t);
     /* The token of the features behind each predicted token: the model's token_index. */
     bmc_h5 mf;
-    if (bmc_h5_open(&mf, pred->comm, md->path[mp->model], "bmc.model", 1, err)) return -1;
+    if (bmc_h5_open_as(&mf, pred->comm, md->path[mp->model], BMC_FMT_MODEL, err)) return -1;
     char ds[300];
     snprintf(ds, sizeof ds, "/mappings/%s/token_index", mp->name);
     ts->token_index = XNEW(ts->token_index, ts->tokens);
@@ -220,7 +220,7 @@ int ag_bootstrap_targets(ag_boot *bt, const ag_plan *p, const ag_set *set, const
     BMC_MPI(MPI_Comm_rank(comm, &rank));
     double t0 = bmc_now();
     bmc_h5 feat;
-    if (bmc_h5_open(&feat, comm, p->features, "bmc.clip", 1, err)) return -1;
+    if (bmc_h5_open_as(&feat, comm, p->features, BMC_FMT_CLIP, err)) return -1;
     feat_rows fr = {0};
     int rc = find_rows(&fr, &feat, set, err);
     if (bmc_err_agree(comm, err)) rc = -1;
@@ -237,7 +237,7 @@ int ag_bootstrap_targets(ag_boot *bt, const ag_plan *p, const ag_set *set, const
     for (size_t e = 0; e < set->n_eval && !rc; e++) {
         const ag_eval *ev = &set->ev[e];
         bmc_h5 pred;
-        if (bmc_h5_open(&pred, comm, ev->predictions, "bmc.predictions", 1, err)) {
+        if (bmc_h5_open_as(&pred, comm, ev->predictions, BMC_FMT_PREDICTIONS, err)) {
             rc = -1;
             break;
         }

@@ -15,8 +15,6 @@
 #include "metrics.h"
 
 enum { EV_DETAIL = 0, EV_SEMANTIC = 1, EV_FUSED = 2, EV_N_BRANCH = 3 };
-/* bmc.eval layout version (2: per-draw image subsets and hits, docs/FORMATS.md). */
-enum { EV_FORMAT_VERSION = 2 };
 typedef enum { EV_RESCALE_NONE = 0, EV_RESCALE_TEST = 1, EV_RESCALE_TRAIN = 2 } ev_rescale;
 
 extern const char *const ev_branch_name[EV_N_BRANCH]; /* "detail", "semantic", "fused" */

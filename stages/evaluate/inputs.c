@@ -44,7 +44,7 @@ static int read_vec(bmc_h5 *f, const char *name, bmc_dtype mt, long expect, void
 /* Collective: open a bmc.fmri file and check its subject. */
 static int open_fmri(bmc_h5 *f, MPI_Comm comm, const char *path, const char *role,
                      long long subject, bmc_err *err) {
-    if (bmc_h5_open(f, comm, path, "bmc.fmri", 1, err)) {
+    if (bmc_h5_open_as(f, comm, path, BMC_FMT_FMRI, err)) {
         bmc_err_prefix(err, "%s", role);
         return -1;
     }
@@ -457,7 +457,7 @@ int ev_inputs_open(ev_inputs *in, MPI_Comm comm, const ev_plan *p, bmc_err *err)
     for (size_t i = 0; i < p->n_models; i++) in->model[i].fid = H5I_INVALID_HID;
     for (size_t i = 0; i < p->n_models; i++) {
         bmc_h5 *f = &in->model[i];
-        if (bmc_h5_open(f, comm, p->models[i], "bmc.model", 1, err)) return -1;
+        if (bmc_h5_open_as(f, comm, p->models[i], BMC_FMT_MODEL, err)) return -1;
         long long s = -1;
         if (bmc_h5_attr_get_i64(f, "/", "subject", &s, err)) return -1;
         if (s != p->train_subject) {
@@ -471,7 +471,7 @@ int ev_inputs_open(ev_inputs *in, MPI_Comm comm, const ev_plan *p, bmc_err *err)
     }
     if (open_fmri(&in->train, comm, p->train_fmri, "train_fmri", p->train_subject, err) ||
         open_fmri(&in->test, comm, p->test_fmri, "test_fmri", p->test_subject, err) ||
-        bmc_h5_open(&in->feat, comm, p->features, "bmc.clip", 1, err))
+        bmc_h5_open_as(&in->feat, comm, p->features, BMC_FMT_CLIP, err))
         return -1;
     void *v;
     long n_train;

@@ -178,11 +178,11 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
     }
     bmc_h5 out, pred;
     int out_made = 0, pred_made = 0, montage_made = 0;
-    int rc = bmc_h5_create(&out, s->comm, p->out_eval, "bmc.eval", EV_FORMAT_VERSION, err);
+    int rc = bmc_h5_create_as(&out, s->comm, p->out_eval, BMC_FMT_EVAL, err);
     out_made = !rc;
     if (!rc) rc = bmc_stage_provenance(s, &out, err);
     if (!rc && p->out_predictions) {
-        rc = bmc_h5_create(&pred, s->comm, p->out_predictions, "bmc.predictions", 1, err);
+        rc = bmc_h5_create_as(&pred, s->comm, p->out_predictions, BMC_FMT_PREDICTIONS, err);
         pred_made = !rc;
         if (!rc) rc = bmc_stage_provenance(s, &pred, err);
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bmc_alloc.h"
+#include "bmc_formats.h"
 #include "bmc_fs.h"
 #include "bmc_grid.h"
 #include "evaluate.h"
@@ -351,8 +352,8 @@ int ev_write_json(const ev_plan *p, const ev_inputs *in, const ev_scores sc[EV_N
     BMC_MPI(MPI_Comm_rank(comm, &rank));
     if (rank == 0) {
         cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "format", "bmc.eval");
-        cJSON_AddNumberToObject(root, "format_version", EV_FORMAT_VERSION);
+        cJSON_AddStringToObject(root, "format", bmc_formats[BMC_FMT_EVAL].name);
+        cJSON_AddNumberToObject(root, "format_version", bmc_formats[BMC_FMT_EVAL].version);
         cJSON_AddNumberToObject(root, "train_subject", (double)p->train_subject);
         cJSON_AddNumberToObject(root, "test_subject", (double)p->test_subject);
         cJSON_AddBoolToObject(root, "cross", in->cross);

@@ -248,7 +248,7 @@ static int output_open(bmc_h5 *f, uint8_t *done, bmc_stage *s, const extract_pla
                        bmc_err *err) {
     char key[BMC_SHA256_HEX];
     resume_key(key, s, p);
-    int resumed = bmc_h5_create_or_resume(f, s->comm, p->out, "bmc.clip", 1, key, err);
+    int resumed = bmc_h5_create_or_resume_as(f, s->comm, p->out, BMC_FMT_CLIP, key, err);
     if (resumed < 0) return -1;
     int rc;
     if (resumed) {

@@ -179,7 +179,7 @@ static int write_group(bmc_stage *s, const fmri_plan *plan, const fmri_group *g,
 int fmri_write(bmc_stage *s, const fmri_params *p, const fmri_plan *plan,
                const fmri_ingest *in, const fmri_rows *rows, bmc_err *err) {
     bmc_h5 f;
-    if (bmc_h5_create(&f, s->comm, p->out, "bmc.fmri", 1, err)) return -1;
+    if (bmc_h5_create_as(&f, s->comm, p->out, BMC_FMT_FMRI, err)) return -1;
     hsize_t ntr = (hsize_t)rows->n_train, nte = (hsize_t)rows->n_test;
     int rc = bmc_h5_create_dataset(&f, "/train/image_ids", BMC_I64, 1, &ntr, NULL, err);
     if (!rc) rc = bmc_h5_create_dataset(&f, "/test/image_ids", BMC_I64, 1, &nte, NULL, err);

@@ -198,7 +198,7 @@ static int open_inputs(const char *stim_path, const char *feat_path, bmc_h5 *ff,
         return bmc_err_agree(comm, err) ? -1 : 0;
     }
     long n = (long)dims[0];
-    if (bmc_h5_open(ff, comm, feat_path, "bmc.clip", 1, err)) return -1;
+    if (bmc_h5_open_as(ff, comm, feat_path, BMC_FMT_CLIP, err)) return -1;
     static const char *const groups[] = {"/detail", "/semantic"};
     hsize_t t_tokens = 0;
     for (int g = 0; g < 2 && !rc; g++) {

@@ -396,7 +396,7 @@ int brain_write_groundtruth(MPI_Comm comm, const bmc_provenance *prov, const cha
                             const brain_subject *s, const brain_params *p,
                             const brain_design *d, const brain_features *bf, bmc_err *err) {
     bmc_h5 f;
-    if (bmc_h5_create(&f, comm, path, "bmc.groundtruth", 1, err)) return -1;
+    if (bmc_h5_create_as(&f, comm, path, BMC_FMT_GROUNDTRUTH, err)) return -1;
     hsize_t nb = (hsize_t)s->n_brain, rank = (hsize_t)p->rank, ips = (hsize_t)p->images_per_subject;
     hsize_t ns = (hsize_t)p->sessions;
     int32_t *ijk = XNEW(ijk, 3 * nb);

@@ -168,7 +168,7 @@ int synth_stimuli_main(int argc, char **argv) {
                  p.n_categories, path);
 
     bmc_h5 f;
-    if (bmc_h5_create(&f, s.comm, path, "bmc.stimuli", 1, &err)) bmc_err_exit_if_any(s.comm, &err);
+    if (bmc_h5_create_as(&f, s.comm, path, BMC_FMT_STIMULI, &err)) bmc_err_exit_if_any(s.comm, &err);
     hsize_t dims[4] = {(hsize_t)n, (hsize_t)h, (hsize_t)w, 3};
     hsize_t ndim1[1] = {(hsize_t)n};
     int rc = bmc_h5_create_dataset(&f, "/imgBrick", BMC_U8, 4, dims, NULL, &err);

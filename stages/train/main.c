@@ -262,7 +262,7 @@ static int run(bmc_stage *s, run_state *r, bmc_err *err) {
     bmc_h5 f;
     int created = 0;
     if (!rc) {
-        rc = bmc_h5_create(&f, s->comm, p->model, "bmc.model", 1, err);
+        rc = bmc_h5_create_as(&f, s->comm, p->model, BMC_FMT_MODEL, err);
         created = !rc;
     }
     if (!rc) rc = bmc_stage_provenance(s, &f, err);

@@ -90,8 +90,8 @@ int train_inputs_open(train_inputs *in, MPI_Comm comm, const char *fmri, const c
     in->fmri_path = fmri;
     in->feat_path = features;
     in->fmri.fid = in->feat.fid = H5I_INVALID_HID;
-    if (bmc_h5_open(&in->fmri, comm, fmri, "bmc.fmri", 1, err)) return -1;
-    if (bmc_h5_open(&in->feat, comm, features, "bmc.clip", 1, err)) {
+    if (bmc_h5_open_as(&in->fmri, comm, fmri, BMC_FMT_FMRI, err)) return -1;
+    if (bmc_h5_open_as(&in->feat, comm, features, BMC_FMT_CLIP, err)) {
         bmc_h5_close(&in->fmri);
         return -1;
     }

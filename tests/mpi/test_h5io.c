@@ -728,6 +728,50 @@ static int remove_cb(const char *p, const struct stat *sb, int flag, struct FTW 
     return remove(p);
 }
 
+/* The format table: well-formed rows, and the _as functions stamp and check exactly them. */
+static void test_format_table(void) {
+    for (int i = 0; i < BMC_FMT_COUNT; i++) {
+        const bmc_format *F = &bmc_formats[i];
+        TEST_CHECK(F->name && strncmp(F->name, "bmc.", 4) == 0 && F->version >= 1 && F->what &&
+                       F->what[0], "row %d is complete", i);
+        for (int j = 0; j < i && F->name; j++)
+            TEST_CHECK(strcmp(F->name, bmc_formats[j].name) != 0, "%s listed twice", F->name);
+    }
+    const bmc_format *clip = &bmc_formats[BMC_FMT_CLIP], *fmri = &bmc_formats[BMC_FMT_FMRI];
+    char *path = path_in("table.h5"), *newer = path_in("newer.h5");
+    bmc_h5 f;
+    bmc_err e = {0};
+    TEST_CHECK(bmc_h5_create_as(&f, MPI_COMM_WORLD, path, BMC_FMT_CLIP, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_commit(&f, &e) == 0, "%s", e.msg);
+    TEST_CHECK(bmc_h5_open_as(&f, MPI_COMM_WORLD, path, BMC_FMT_CLIP, &e) == 0, "%s", e.msg);
+    char *name = NULL;
+    long long version = 0;
+    TEST_CHECK(bmc_h5_attr_get_str(&f, "/", "format", &name, &e) == 0 &&
+                   bmc_h5_attr_get_i64(&f, "/", "format_version", &version, &e) == 0, "%s", e.msg);
+    TEST_CHECK(name && strcmp(name, clip->name) == 0 && version == clip->version,
+               "stamped %s v%lld", name ? name : "?", version);
+    free(name);
+    bmc_h5_close(&f);
+    /* The wrong format: the message names the file and both formats, the hint says what the
+     * expected one holds. */
+    bmc_err w = {0};
+    TEST_CHECK(bmc_h5_open_as(&f, MPI_COMM_WORLD, path, BMC_FMT_FMRI, &w) == -1, "wrong format");
+    char msg[256];
+    snprintf(msg, sizeof msg, "table.h5: file format is '%s', expected '%s'", clip->name,
+             fmri->name);
+    TEST_CHECK(strstr(w.msg, msg) != NULL, "%s", w.msg);
+    TEST_CHECK(strstr(w.hint, fmri->what) != NULL, "hint: %s", w.hint);
+    TEST_CHECK(same_everywhere(&w), "agreed");
+    /* A newer version than the table's is refused. */
+    TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, newer, clip->name, clip->version + 1, &e) == 0,
+               "%s", e.msg);
+    TEST_CHECK(bmc_h5_commit(&f, &e) == 0, "%s", e.msg);
+    CHECK_AGREED_ERR(bmc_h5_open_as(&f, MPI_COMM_WORLD, newer, BMC_FMT_CLIP, &e), e,
+                     "is newer than this brainmclip reads");
+    free(path);
+    free(newer);
+}
+
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--peek-serial") == 0) return peek_serial();
     MPI_Init(&argc, &argv);
@@ -760,6 +804,7 @@ int main(int argc, char **argv) {
     test_atomic();
     test_resume();
     test_open_errors();
+    test_format_table();
     MPI_Barrier(MPI_COMM_WORLD);
     if (rank_ == 0) nftw(dir_, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
     int rc = test_summary_mpi(MPI_COMM_WORLD);
