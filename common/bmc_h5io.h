@@ -150,6 +150,9 @@ int bmc_h5_attr_get_str(bmc_h5 *f, const char *obj, const char *name, char **out
 int bmc_h5_attr_get_i64(bmc_h5 *f, const char *obj, const char *name, long long *out,
                         bmc_err *err);
 int bmc_h5_attr_get_f64(bmc_h5 *f, const char *obj, const char *name, double *out, bmc_err *err);
+/* An integer array attribute of exactly n (> 0) values (what set_i64_array wrote). */
+int bmc_h5_attr_get_i64_array(bmc_h5 *f, const char *obj, const char *name, long long *out,
+                              size_t n, bmc_err *err);
 
 /* ---- provenance (DESIGN.md §3) --------------------------------------------------------- */
 

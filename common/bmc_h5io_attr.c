@@ -127,8 +127,10 @@ int bmc_h5_attr_set_i64_array(bmc_h5 *f, const char *obj, const char *name,
 
 /* ---- readers ------------------------------------------------------------------------- */
 
-/* Open attribute obj@name holding exactly one value; -1 with a message in why otherwise. */
-static hid_t open_single(hid_t fid, const char *obj, const char *name, char *why, size_t n) {
+/* Open attribute obj@name holding exactly `want` values; -1 with a message in why
+ * otherwise. */
+static hid_t open_values(hid_t fid, const char *obj, const char *name, size_t want, char *why,
+                         size_t n) {
     if (!bmc_h5i_exists_local(fid, obj)) {
         snprintf(why, n, "no such object");
         return H5I_INVALID_HID;
@@ -147,9 +149,13 @@ static hid_t open_single(hid_t fid, const char *obj, const char *name, char *why
     hid_t space = H5Aget_space(aid);
     hssize_t npoints = H5Sget_simple_extent_npoints(space);
     H5Sclose(space);
-    if (npoints != 1) {
-        snprintf(why, n, "attribute '%s' holds %lld values, expected one", name,
-                 (long long)npoints);
+    if (npoints < 0 || (size_t)npoints != want) {
+        if (want == 1)
+            snprintf(why, n, "attribute '%s' holds %lld values, expected one", name,
+                     (long long)npoints);
+        else
+            snprintf(why, n, "attribute '%s' holds %lld values, expected %zu", name,
+                     (long long)npoints, want);
         H5Aclose(aid);
         return H5I_INVALID_HID;
     }
@@ -161,7 +167,7 @@ static hid_t open_single(hid_t fid, const char *obj, const char *name, char *why
 static int read_str(hid_t fid, const char *obj, const char *name, char **out, char *why,
                     size_t n) {
     *out = NULL;
-    hid_t aid = open_single(fid, obj, name, why, n);
+    hid_t aid = open_values(fid, obj, name, 1, why, n);
     if (aid < 0) return -1;
     hid_t ftype = H5Aget_type(aid);
     int rc = -1;
@@ -223,16 +229,16 @@ int bmc_h5_attr_get_str(bmc_h5 *f, const char *obj, const char *name, char **out
     return 0;
 }
 
-/* Collective reader of one numeric attribute into memory type mt; integers only when
- * want_int, integers or reals otherwise. */
-static int get_number(bmc_h5 *f, const char *obj, const char *name, hid_t mt, int want_int,
-                      void *out, bmc_err *err) {
+/* Collective reader of a numeric attribute of exactly `count` values into out (memory
+ * type mt); integers only when want_int, integers or reals otherwise. */
+static int get_numbers(bmc_h5 *f, const char *obj, const char *name, hid_t mt, int want_int,
+                       size_t count, void *out, bmc_err *err) {
     bmc_h5i_silence();
     BMC_CHECK(f && f->fid >= 0 && obj && name && out);
     bmc_err e = {0};
     char why[256] = "", what[BMC_ERR_MSG_MAX / 2], hint[BMC_ERR_HINT_MAX];
     bmc_h5i_label(what, sizeof what, f, obj);
-    hid_t aid = open_single(f->fid, obj, name, why, sizeof why);
+    hid_t aid = open_values(f->fid, obj, name, count, why, sizeof why);
     if (aid >= 0) {
         hid_t ftype = H5Aget_type(aid);
         H5T_class_t cls = H5Tget_class(ftype);
@@ -251,12 +257,18 @@ static int get_number(bmc_h5 *f, const char *obj, const char *name, hid_t mt, in
 
 int bmc_h5_attr_get_i64(bmc_h5 *f, const char *obj, const char *name, long long *out,
                         bmc_err *err) {
-    return get_number(f, obj, name, H5T_NATIVE_LLONG, 1, out, err);
+    return get_numbers(f, obj, name, H5T_NATIVE_LLONG, 1, 1, out, err);
+}
+
+int bmc_h5_attr_get_i64_array(bmc_h5 *f, const char *obj, const char *name, long long *out,
+                              size_t n, bmc_err *err) {
+    BMC_CHECK(n > 0);
+    return get_numbers(f, obj, name, H5T_NATIVE_LLONG, 1, n, out, err);
 }
 
 int bmc_h5_attr_get_f64(bmc_h5 *f, const char *obj, const char *name, double *out,
                         bmc_err *err) {
-    return get_number(f, obj, name, H5T_NATIVE_DOUBLE, 0, out, err);
+    return get_numbers(f, obj, name, H5T_NATIVE_DOUBLE, 0, 1, out, err);
 }
 
 /* ---- provenance ---------------------------------------------------------------------- */

@@ -289,182 +289,256 @@ static int extents_overlap(MPI_Comm comm, int ndims, const hsize_t *dims, const 
     return overlap;
 }
 
-/* The shared body of the transfer functions. rows_mode: start/count come from row0/nrows and
- * the dataset's shape; otherwise from start_in/count_in (dataset's rank). rowset (not NULL):
- * dimension 0 selects the nrows strictly increasing rows rowset[0..nrows) instead, the other
- * dimensions come from start_in/count_in + 1 (or are whole when those are NULL). */
-static int transfer(bmc_h5 *f, const char *name, bmc_dtype mt, int writing, int rows_mode,
-                    hsize_t row0, hsize_t nrows, const hsize_t *start_in,
-                    const hsize_t *count_in, const hsize_t *rowset, void *buf, bmc_err *err) {
+/* ---- transfers ---------------------------------------------------------------------- */
+/* A transfer runs in three steps, one function each: xfer_open (checks the request and opens
+ * the dataset), one selection per kind of request (select_rows, select_block, select_rowset:
+ * what this rank moves, checked against the shape), and xfer_run (one agreement, then the
+ * collective move with its type conversion). The first two are local and only record errors
+ * in x->e, so that every rank reaches the single agreement in xfer_run. */
+
+typedef struct xfer {
+    bmc_h5 *f;
+    bmc_dtype mt;                       /* memory type of buf                          */
+    int writing;
+    void *buf;
+    char what[BMC_ERR_MSG_MAX / 2];     /* "file.h5:/name", for messages               */
+    hid_t dset, fspace;                 /* H5I_INVALID_HID until opened                */
+    int ndims;
+    hsize_t dims[BMC_H5_MAXDIMS];       /* the dataset's shape                         */
+    hsize_t start[BMC_H5_MAXDIMS];      /* this rank's block (a row set: its first row) */
+    hsize_t count[BMC_H5_MAXDIMS];      /* ... and its size (a row set: nrows rows)    */
+    hsize_t extent[BMC_H5_MAXDIMS];     /* rows spanned in dim 0, for overlapping reads */
+    hsize_t nelem;                      /* elements this rank moves                    */
+    bmc_err e;
+} xfer;
+
+/* Local: check the memory type and the file's mode, open dataset `name` (at least 1-D) and
+ * its file space. Errors go to x->e. */
+static void xfer_open(xfer *x, bmc_h5 *f, const char *name, bmc_dtype mt, int writing,
+                      void *buf) {
     bmc_h5i_silence();
     BMC_CHECK(f && f->fid >= 0 && name);
-    bmc_err e = {0};
-    char what[BMC_ERR_MSG_MAX / 2];
-    bmc_h5i_label(what, sizeof what, f, name);
-    hsize_t dims[BMC_H5_MAXDIMS], start[BMC_H5_MAXDIMS], count[BMC_H5_MAXDIMS];
-    int ndims = 0;
-    hid_t dset = H5I_INVALID_HID;
+    *x = (xfer){.f = f, .mt = mt, .writing = writing, .buf = buf, .dset = H5I_INVALID_HID,
+                .fspace = H5I_INVALID_HID};
+    bmc_h5i_label(x->what, sizeof x->what, f, name);
     if (!bmc_h5i_dtype_valid(mt))
-        bmc_err_set(&e, NULL, "%s: invalid memory type %d", what, (int)mt);
+        bmc_err_set(&x->e, NULL, "%s: invalid memory type %d", x->what, (int)mt);
     else if (writing && !f->writable)
-        bmc_err_set(&e, "writes go to a file made by bmc_h5_create", "%s: file is read-only",
-                    what);
-    else dset = open_dataset(f, name, what, &ndims, dims, &e);
-    if (dset >= 0 && ndims < 1)
-        bmc_err_set(&e, "scalar values are stored as attributes, not datasets",
-                    "%s: dataset is a scalar; rows and blocks need at least 1 dimension", what);
-    hsize_t nelem = 1;
-    for (int d = 0; dset >= 0 && !e.failed && d < ndims; d++) {
-        if (rowset) {
-            start[d] = d == 0 ? (nrows ? rowset[0] : 0) : start_in ? start_in[d - 1] : 0;
-            count[d] = d == 0 ? nrows : count_in ? count_in[d - 1] : dims[d];
-        } else {
-            start[d] = rows_mode ? (d == 0 ? row0 : 0) : start_in[d];
-            count[d] = rows_mode ? (d == 0 ? nrows : dims[d]) : count_in[d];
-        }
-        nelem *= count[d];
-    }
-    /* A row set must increase strictly and end inside the dataset (its first row is start[0]
-     * and its extent is checked below as a block of nrows rows from the last one's view). */
-    for (hsize_t k = 1; rowset && dset >= 0 && !e.failed && nelem > 0 && k < nrows; k++)
-        if (rowset[k] <= rowset[k - 1])
-            bmc_err_set(&e, "pass the rows sorted, without repeats",
-                        "%s: row set not strictly increasing at entry %llu", what,
-                        (unsigned long long)k);
-    if (rowset && dset >= 0 && !e.failed && nelem > 0 && rowset[nrows - 1] >= dims[0])
-        bmc_err_set(&e, "rows must lie inside the dataset",
-                    "%s: row %llu out of range (dataset has %llu rows)", what,
-                    (unsigned long long)rowset[nrows - 1], (unsigned long long)dims[0]);
-    /* A rank with nothing to move takes part without data; its start does not matter. */
-    for (int d = 0; dset >= 0 && !e.failed && nelem > 0 && d < ndims; d++) {
-        if (rowset && d == 0) continue;
-        if (count[d] <= dims[d] && start[d] <= dims[d] - count[d]) continue;
-        if (rows_mode)
-            bmc_err_set(&e, "rows must lie inside the dataset; check how rows are split "
-                            "over ranks",
-                        "%s: rows [%llu, %llu) out of range (dataset has %llu rows)", what,
-                        (unsigned long long)row0, (unsigned long long)(row0 + nrows),
-                        (unsigned long long)dims[0]);
-        else
-            bmc_err_set(&e, "the block must lie inside the dataset's shape",
-                        "%s: block [%llu, %llu) out of range in dimension %d (size %llu)", what,
-                        (unsigned long long)start[d], (unsigned long long)(start[d] + count[d]),
-                        d, (unsigned long long)dims[d]);
-    }
-    if (!e.failed && nelem > 0 && !buf)
-        bmc_err_set(&e, NULL, "%s: NULL buffer for %llu elements", what,
-                    (unsigned long long)nelem);
-    if (bmc_h5i_agree(f->comm, &e, err)) {
-        if (dset >= 0) H5Dclose(dset);
-        return -1;
-    }
+        bmc_err_set(&x->e, "writes go to a file made by bmc_h5_create", "%s: file is read-only",
+                    x->what);
+    else x->dset = open_dataset(f, name, x->what, &x->ndims, x->dims, &x->e);
+    if (x->dset >= 0 && x->ndims < 1)
+        bmc_err_set(&x->e, "scalar values are stored as attributes, not datasets",
+                    "%s: dataset is a scalar; rows and blocks need at least 1 dimension", x->what);
+    if (x->dset >= 0) x->fspace = H5Dget_space(x->dset);
+}
 
-    /* An empty dataset (a zero dimension, the same on every rank) has no storage to
-     * move: HDF5 fails a collective transfer on it with "addr overflow". */
-    hsize_t total = 1;
-    for (int d = 0; d < ndims; d++) total *= dims[d];
-    if (total == 0) {
-        H5Dclose(dset);
-        return bmc_h5i_agree(f->comm, &e, err);
+/* 1 when the open step succeeded and a selection may be made. */
+static int xfer_selectable(const xfer *x) { return x->dset >= 0 && !x->e.failed; }
+
+static void count_elements(xfer *x) {
+    x->nelem = 1;
+    for (int d = 0; d < x->ndims; d++) x->nelem *= x->count[d];
+    memcpy(x->extent, x->count, sizeof x->extent);
+}
+
+/* Local: dimensions d0.. of x's block must lie inside the shape (an empty block always
+ * does: a rank with nothing to move takes part without data). */
+static void check_block_extent(xfer *x, int d0) {
+    for (int d = d0; x->nelem > 0 && !x->e.failed && d < x->ndims; d++) {
+        if (x->count[d] <= x->dims[d] && x->start[d] <= x->dims[d] - x->count[d]) continue;
+        bmc_err_set(&x->e, "the block must lie inside the dataset's shape",
+                    "%s: block [%llu, %llu) out of range in dimension %d (size %llu)", x->what,
+                    (unsigned long long)x->start[d],
+                    (unsigned long long)(x->start[d] + x->count[d]), d,
+                    (unsigned long long)x->dims[d]);
     }
-    hid_t fspace = H5Dget_space(dset), mspace;
-    if (nelem == 0) {
-        hsize_t one = 1;
-        H5Sselect_none(fspace);
-        mspace = H5Screate_simple(1, &one, NULL);
-        H5Sselect_none(mspace);
-    } else if (rowset) {
-        /* One hyperslab per run of consecutive rows, OR-ed in increasing order, so the
-         * selection's row-major order is the order of rowset. */
-        hsize_t s0[BMC_H5_MAXDIMS], c0[BMC_H5_MAXDIMS];
-        memcpy(s0, start, sizeof s0);
-        memcpy(c0, count, sizeof c0);
-        for (hsize_t k = 0; k < nrows;) {
-            hsize_t run = 1;
-            while (k + run < nrows && rowset[k + run] == rowset[k] + run) run++;
-            s0[0] = rowset[k];
-            c0[0] = run;
-            H5Sselect_hyperslab(fspace, k == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, s0, NULL, c0,
-                                NULL);
-            k += run;
-        }
-        mspace = H5Screate_simple(ndims, count, NULL);
-    } else {
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-        mspace = H5Screate_simple(ndims, count, NULL);
+}
+
+/* Local: select x's block in the file space (nothing when it is empty). */
+static void select_hyperslab(xfer *x) {
+    if (x->e.failed) return;
+    if (x->nelem == 0) H5Sselect_none(x->fspace);
+    else H5Sselect_hyperslab(x->fspace, H5S_SELECT_SET, x->start, NULL, x->count, NULL);
+}
+
+/* Local: rows [row0, row0 + nrows), the other dimensions whole. */
+static void select_rows(xfer *x, hsize_t row0, hsize_t nrows) {
+    if (!xfer_selectable(x)) return;
+    for (int d = 0; d < x->ndims; d++) {
+        x->start[d] = d == 0 ? row0 : 0;
+        x->count[d] = d == 0 ? nrows : x->dims[d];
     }
-    /* HDF5 falls back to independent I/O when it converts types, so when the memory type
-     * differs from the stored one, the stored type moves collectively and is converted
-     * here with H5Tconvert (the same conversion rules, one staging copy). */
-    hid_t ftype = H5Dget_type(dset);
+    count_elements(x);
+    if (x->nelem > 0 && (nrows > x->dims[0] || row0 > x->dims[0] - nrows))
+        bmc_err_set(&x->e, "rows must lie inside the dataset; check how rows are split "
+                           "over ranks",
+                    "%s: rows [%llu, %llu) out of range (dataset has %llu rows)", x->what,
+                    (unsigned long long)row0, (unsigned long long)(row0 + nrows),
+                    (unsigned long long)x->dims[0]);
+    select_hyperslab(x);
+}
+
+/* Local: the block start[d], count[d] over every dimension. */
+static void select_block(xfer *x, const hsize_t *start, const hsize_t *count) {
+    if (!xfer_selectable(x)) return;
+    memcpy(x->start, start, (size_t)x->ndims * sizeof *start);
+    memcpy(x->count, count, (size_t)x->ndims * sizeof *count);
+    count_elements(x);
+    check_block_extent(x, 0);
+    select_hyperslab(x);
+}
+
+/* Local: the strictly increasing rows[0..nrows) in dimension 0, and in the others the block
+ * start_tail/count_tail (or everything when NULL). One hyperslab per run of consecutive
+ * rows, OR-ed in increasing order, so the selection's row-major order is that of rows. */
+static void select_rowset(xfer *x, const hsize_t *rows, hsize_t nrows, const hsize_t *start_tail,
+                          const hsize_t *count_tail) {
+    if (!xfer_selectable(x)) return;
+    for (int d = 0; d < x->ndims; d++) {
+        x->start[d] = d == 0 ? (nrows ? rows[0] : 0) : start_tail ? start_tail[d - 1] : 0;
+        x->count[d] = d == 0 ? nrows : count_tail ? count_tail[d - 1] : x->dims[d];
+    }
+    count_elements(x);
+    if (x->nelem == 0) {
+        H5Sselect_none(x->fspace);
+        return;
+    }
+    for (hsize_t k = 1; !x->e.failed && k < nrows; k++)
+        if (rows[k] <= rows[k - 1])
+            bmc_err_set(&x->e, "pass the rows sorted, without repeats",
+                        "%s: row set not strictly increasing at entry %llu", x->what,
+                        (unsigned long long)k);
+    if (!x->e.failed && rows[nrows - 1] >= x->dims[0])
+        bmc_err_set(&x->e, "rows must lie inside the dataset",
+                    "%s: row %llu out of range (dataset has %llu rows)", x->what,
+                    (unsigned long long)rows[nrows - 1], (unsigned long long)x->dims[0]);
+    check_block_extent(x, 1);
+    if (x->e.failed) return;
+    x->extent[0] = rows[nrows - 1] - rows[0] + 1;
+    hsize_t s0[BMC_H5_MAXDIMS], c0[BMC_H5_MAXDIMS];
+    memcpy(s0, x->start, sizeof s0);
+    memcpy(c0, x->count, sizeof c0);
+    for (hsize_t k = 0; k < nrows;) {
+        hsize_t run = 1;
+        while (k + run < nrows && rows[k + run] == rows[k] + run) run++;
+        s0[0] = rows[k];
+        c0[0] = run;
+        H5Sselect_hyperslab(x->fspace, k == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, s0, NULL, c0,
+                            NULL);
+        k += run;
+    }
+}
+
+/* Local (the H5Dread/H5Dwrite inside is collective): move the selected elements between buf
+ * and the file. HDF5 falls back to independent I/O when it converts types, so when the
+ * memory type differs from the stored one, the stored type moves collectively and is
+ * converted here with H5Tconvert (the same conversion rules, one staging copy). */
+static void xfer_move(xfer *x, hid_t mspace) {
+    hid_t ftype = H5Dget_type(x->dset);
     char unused[64];
     int stored = dtype_of(ftype, unused, sizeof unused);
     H5Tclose(ftype);
-    bmc_dtype io_t = stored >= 0 ? (bmc_dtype)stored : mt;
-    size_t n = (size_t)nelem, esize = bmc_dtype_size(io_t);
+    bmc_dtype mt = x->mt, io_t = stored >= 0 ? (bmc_dtype)stored : mt;
+    size_t n = (size_t)x->nelem, esize = bmc_dtype_size(io_t);
     if (bmc_dtype_size(mt) > esize) esize = bmc_dtype_size(mt);
     void *stage = io_t != mt && n > 0 ? xmalloc(bmc_mul_size(n, esize)) : NULL;
-    if (stage && writing) {
-        memcpy(stage, buf, n * bmc_dtype_size(mt));
+    if (stage && x->writing) {
+        memcpy(stage, x->buf, n * bmc_dtype_size(mt));
         BMC_CHECK(H5Tconvert(mem_type(mt), mem_type(io_t), n, stage, NULL, H5P_DEFAULT) >= 0);
     }
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
     /* Overlapping reads still enter H5Dread together but move their data independently
      * (see extents_overlap); writes of brainmclip never overlap. */
-    hsize_t ext_count[BMC_H5_MAXDIMS];
-    memcpy(ext_count, count, sizeof ext_count);
-    if (rowset && nelem > 0) ext_count[0] = rowset[nrows - 1] - rowset[0] + 1;
-    if (!writing && extents_overlap(f->comm, ndims, dims, start, ext_count, nelem))
+    if (!x->writing &&
+        extents_overlap(x->f->comm, x->ndims, x->dims, x->start, x->extent, x->nelem))
         H5Pset_dxpl_mpio_collective_opt(dxpl, H5FD_MPIO_INDIVIDUAL_IO);
     unsigned char dummy = 0;
-    void *data = stage ? stage : buf ? buf : &dummy;
-    herr_t rc = writing ? H5Dwrite(dset, mem_type(io_t), mspace, fspace, dxpl, data)
-                        : H5Dread(dset, mem_type(io_t), mspace, fspace, dxpl, data);
+    void *data = stage ? stage : x->buf ? x->buf : &dummy;
+    herr_t rc = x->writing ? H5Dwrite(x->dset, mem_type(io_t), mspace, x->fspace, dxpl, data)
+                           : H5Dread(x->dset, mem_type(io_t), mspace, x->fspace, dxpl, data);
     if (rc < 0)
-        bmc_h5i_set_err(&e, writing ? "check free space and quota on the output folder"
-                                    : "the file may be truncated or damaged",
-                        "%s: %s of %llu elements (%s) failed", what, writing ? "write" : "read",
-                        (unsigned long long)nelem, bmc_dtype_name(mt));
-    if (stage && !writing && rc >= 0) {
+        bmc_h5i_set_err(&x->e, x->writing ? "check free space and quota on the output folder"
+                                          : "the file may be truncated or damaged",
+                        "%s: %s of %llu elements (%s) failed", x->what,
+                        x->writing ? "write" : "read", (unsigned long long)x->nelem,
+                        bmc_dtype_name(mt));
+    if (stage && !x->writing && rc >= 0) {
         BMC_CHECK(H5Tconvert(mem_type(io_t), mem_type(mt), n, stage, NULL, H5P_DEFAULT) >= 0);
-        memcpy(buf, stage, n * bmc_dtype_size(mt));
+        memcpy(x->buf, stage, n * bmc_dtype_size(mt));
     }
     free(stage);
     H5Pclose(dxpl);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    H5Dclose(dset);
-    return bmc_h5i_agree(f->comm, &e, err);
+}
+
+/* Collective: agree on the request (every rank's checks), then move the data and release
+ * the dataset. Returns the agreed status. */
+static int xfer_run(xfer *x, bmc_err *err) {
+    if (!x->e.failed && x->nelem > 0 && !x->buf)
+        bmc_err_set(&x->e, NULL, "%s: NULL buffer for %llu elements", x->what,
+                    (unsigned long long)x->nelem);
+    int rc = bmc_h5i_agree(x->f->comm, &x->e, err);
+    /* An empty dataset (a zero dimension, the same on every rank) has no storage to
+     * move: HDF5 fails a collective transfer on it with "addr overflow". */
+    hsize_t total = 1;
+    for (int d = 0; d < x->ndims; d++) total *= x->dims[d];
+    if (!rc) {
+        if (total > 0) {
+            hsize_t one = 1;
+            hid_t mspace = x->nelem == 0 ? H5Screate_simple(1, &one, NULL)
+                                         : H5Screate_simple(x->ndims, x->count, NULL);
+            if (x->nelem == 0) H5Sselect_none(mspace);
+            xfer_move(x, mspace);
+            H5Sclose(mspace);
+        }
+        rc = bmc_h5i_agree(x->f->comm, &x->e, err);
+    }
+    if (x->fspace >= 0) H5Sclose(x->fspace);
+    if (x->dset >= 0) H5Dclose(x->dset);
+    return rc;
 }
 
 int bmc_h5_write_rows(bmc_h5 *f, const char *name, bmc_dtype mt, hsize_t row0, hsize_t nrows,
                       const void *buf, bmc_err *err) {
-    return transfer(f, name, mt, 1, 1, row0, nrows, NULL, NULL, NULL, (void *)(uintptr_t)buf, err);
+    xfer x;
+    xfer_open(&x, f, name, mt, 1, (void *)(uintptr_t)buf);
+    select_rows(&x, row0, nrows);
+    return xfer_run(&x, err);
 }
 
 int bmc_h5_read_rows(bmc_h5 *f, const char *name, bmc_dtype mt, hsize_t row0, hsize_t nrows,
                      void *buf, bmc_err *err) {
-    return transfer(f, name, mt, 0, 1, row0, nrows, NULL, NULL, NULL, buf, err);
+    xfer x;
+    xfer_open(&x, f, name, mt, 0, buf);
+    select_rows(&x, row0, nrows);
+    return xfer_run(&x, err);
 }
 
 int bmc_h5_write_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
                        const hsize_t *count, const void *buf, bmc_err *err) {
     BMC_CHECK(start && count);
-    return transfer(f, name, mt, 1, 0, 0, 0, start, count, NULL, (void *)(uintptr_t)buf, err);
+    xfer x;
+    xfer_open(&x, f, name, mt, 1, (void *)(uintptr_t)buf);
+    select_block(&x, start, count);
+    return xfer_run(&x, err);
 }
 
 int bmc_h5_read_block(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *start,
                       const hsize_t *count, void *buf, bmc_err *err) {
     BMC_CHECK(start && count);
-    return transfer(f, name, mt, 0, 0, 0, 0, start, count, NULL, buf, err);
+    xfer x;
+    xfer_open(&x, f, name, mt, 0, buf);
+    select_block(&x, start, count);
+    return xfer_run(&x, err);
 }
 
 int bmc_h5_read_rowset(bmc_h5 *f, const char *name, bmc_dtype mt, const hsize_t *rows,
                        hsize_t nrows, const hsize_t *start_tail, const hsize_t *count_tail,
                        void *buf, bmc_err *err) {
     BMC_CHECK((rows || nrows == 0) && (!start_tail) == (!count_tail));
-    static const hsize_t none = 0;
-    return transfer(f, name, mt, 0, 0, 0, nrows, start_tail, count_tail, rows ? rows : &none,
-                    buf, err);
+    xfer x;
+    xfer_open(&x, f, name, mt, 0, buf);
+    select_rowset(&x, rows, nrows, start_tail, count_tail);
+    return xfer_run(&x, err);
 }

@@ -292,7 +292,12 @@ int bmc_stage_provenance(bmc_stage *s, bmc_h5 *f, bmc_err *err) {
         if (n) BMC_MPI(MPI_Bcast(sha, (int)(n * BMC_SHA256_HEX), MPI_CHAR, 0, s->comm));
         char created_by[256];
         bmc_stage_version_string(s->program, created_by, sizeof created_by);
-        bmc_provenance p = {created_by, s->params_sha256, s->fingerprint, n, paths, shap};
+        bmc_provenance p = {.created_by = created_by,
+                            .config_sha256 = s->params_sha256,
+                            .stage_fingerprint = s->fingerprint,
+                            .n_inputs = n,
+                            .input_paths = paths,
+                            .input_sha256 = shap};
         rc = bmc_h5_write_provenance(f, &p, err);
     }
     free(paths);

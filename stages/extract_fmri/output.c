@@ -64,7 +64,12 @@ static int write_provenance(bmc_stage *s, const fmri_params *p, const fmri_plan 
     }
     char created_by[256];
     bmc_stage_version_string(s->program, created_by, sizeof created_by);
-    bmc_provenance prov = {created_by, s->params_sha256, s->fingerprint, n, paths, hashes};
+    bmc_provenance prov = {.created_by = created_by,
+                           .config_sha256 = s->params_sha256,
+                           .stage_fingerprint = s->fingerprint,
+                           .n_inputs = n,
+                           .input_paths = paths,
+                           .input_sha256 = hashes};
     int rc = bmc_h5_write_provenance(f, &prov, err);
     for (long si = 0; si < plan->n_sessions; si++) free(betas[si]);
     free(betas);

@@ -333,8 +333,12 @@ static int prov_build(brain_prov *bp, bmc_stage *s, const char *stim, const char
     if (bmc_err_agree(s->comm, err)) return -1;
     BMC_MPI(MPI_Bcast(bp->sha, 2 * BMC_SHA256_HEX, MPI_CHAR, 0, s->comm));
     bmc_stage_version_string(s->program, bp->created_by, sizeof bp->created_by);
-    bmc_provenance p = {bp->created_by, s->params_sha256, s->fingerprint, 2, bp->paths, bp->shap};
-    bp->p = p;
+    bp->p = (bmc_provenance){.created_by = bp->created_by,
+                             .config_sha256 = s->params_sha256,
+                             .stage_fingerprint = s->fingerprint,
+                             .n_inputs = 2,
+                             .input_paths = bp->paths,
+                             .input_sha256 = bp->shap};
     return 0;
 }
 

@@ -399,6 +399,13 @@ static void test_attributes(void) {
     TEST_CHECK(s == NULL, "no string on failure");
     CHECK_AGREED_ERR(bmc_h5_attr_get_i64(&f, "/", "s", &n, &e), e, "is not an integer");
     CHECK_AGREED_ERR(bmc_h5_attr_get_i64(&f, "/g", "arr", &n, &e), e, "holds 3 values");
+    long long back[4] = {0};
+    TEST_CHECK(bmc_h5_attr_get_i64_array(&f, "/g", "arr", back, 3, &e) == 0, "%s", e.msg);
+    TEST_CHECK(back[0] == arr[0] && back[1] == arr[1] && back[2] == arr[2], "i64 array");
+    CHECK_AGREED_ERR(bmc_h5_attr_get_i64_array(&f, "/g", "arr", back, 4, &e), e,
+                     "attrs.h5:/g: attribute 'arr' holds 3 values, expected 4");
+    CHECK_AGREED_ERR(bmc_h5_attr_get_i64_array(&f, "/", "s", back, 1, &e), e,
+                     "is not an integer");
     CHECK_AGREED_ERR(bmc_h5_attr_set_i64(&f, "/", "w", 1, &e), e, "file is read-only");
     bmc_h5_close(&f);
     free(path);
@@ -409,7 +416,8 @@ static void test_provenance(void) {
     bmc_h5 f;
     bmc_err e = {0};
     const char *paths[2] = {"in/a.h5", "in/b.h5"}, *shas[2] = {"aaaa", "bbbb"};
-    bmc_provenance p = {NULL, "cfgsha", "fp123", 2, paths, shas};
+    bmc_provenance p = {.config_sha256 = "cfgsha", .stage_fingerprint = "fp123", .n_inputs = 2,
+                        .input_paths = paths, .input_sha256 = shas};
     TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
     TEST_CHECK(bmc_h5_write_provenance(&f, &p, &e) == 0, "%s", e.msg);
     TEST_CHECK(bmc_h5_commit(&f, &e) == 0, "%s", e.msg);
@@ -436,7 +444,7 @@ static void test_provenance(void) {
     TEST_CHECK(bmc_h5_attr_get_i64(&f, "/", "mpi_size", &n, &e) == 0 && n == size_, "mpi_size");
     bmc_h5_close(&f);
     /* Without a fingerprint the attribute is absent; created_by is taken as given. */
-    bmc_provenance q = {"tool 1.0", NULL, NULL, 0, NULL, NULL};
+    bmc_provenance q = {.created_by = "tool 1.0"};
     TEST_CHECK(bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.test", 1, &e) == 0, "%s", e.msg);
     TEST_CHECK(bmc_h5_write_provenance(&f, &q, &e) == 0, "%s", e.msg);
     TEST_CHECK(bmc_h5_attr_get_str(&f, "/", "created_by", &s, &e) == 0, "%s", e.msg);
@@ -678,7 +686,8 @@ static int emit(const char *path) {
     bmc_h5 f;
     bmc_err e = {0};
     const char *paths[1] = {"inputs/stimuli.h5"}, *shas[1] = {"0123abcd"};
-    bmc_provenance p = {NULL, "c0ffee", "fp-emit", 1, paths, shas};
+    bmc_provenance p = {.config_sha256 = "c0ffee", .stage_fingerprint = "fp-emit", .n_inputs = 1,
+                        .input_paths = paths, .input_sha256 = shas};
     long long arr[4] = {3, -2, 1LL << 40, 0};
     if (bmc_h5_create(&f, MPI_COMM_WORLD, path, "bmc.h5io-check", 7, &e) == 0 &&
         write_all(&f, &e) == 0 && bmc_h5_write_provenance(&f, &p, &e) == 0 &&
