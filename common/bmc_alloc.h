@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "bmc_attr.h"
+
 void *bmc_xmalloc_at(size_t size, const char *file, int line);
 void *bmc_xcalloc_at(size_t n, size_t size, const char *file, int line);
 void *bmc_xrealloc_at(void *p, size_t size, const char *file, int line);
@@ -25,10 +27,6 @@ size_t bmc_mul_size_at(size_t n, size_t size, const char *file, int line);
 #define XNEW(ptr, n) xmalloc(bmc_mul_size((size_t)(n), sizeof *(ptr)))
 
 /* printf into a fresh heap string. */
-char *bmc_xasprintf(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
+char *bmc_xasprintf(const char *fmt, ...) BMC_PRINTF(1, 2);
 
 #endif

@@ -13,6 +13,8 @@
 #include <mpi.h>
 #include <stdarg.h>
 
+#include "bmc_attr.h"
+
 #define BMC_ERR_MSG_MAX 1024
 #define BMC_ERR_HINT_MAX 512
 
@@ -27,13 +29,6 @@ typedef struct bmc_err {
     char hint[BMC_ERR_HINT_MAX]; /* "check that ..." ("" when none)                         */
 } bmc_err;
 
-#if defined(__GNUC__)
-#define BMC_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define BMC_NORETURN __attribute__((noreturn))
-#else
-#define BMC_PRINTF(a, b)
-#define BMC_NORETURN
-#endif
 
 /* Record an error on this rank unless one is recorded already (the first wins).
  * hint may be NULL. Returns -1 so callers can write `return bmc_err_set(...)`. Local. */

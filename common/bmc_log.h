@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "bmc_attr.h"
+
 typedef enum { BMC_LOG_DEBUG = 0, BMC_LOG_INFO = 1, BMC_LOG_WARN = 2, BMC_LOG_QUIET = 3 } bmc_log_level;
 
 /* Set the program name shown in logs and the minimum level; reads BMC_LOG_LEVEL
@@ -19,11 +21,11 @@ void bmc_log_init(const char *program, int level);
 /* Rank of this process in MPI_COMM_WORLD (0 when MPI is not running). */
 int bmc_log_rank(void);
 
-void bmc_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void bmc_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void bmc_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bmc_log_debug(const char *fmt, ...) BMC_PRINTF(1, 2);
+void bmc_log_info(const char *fmt, ...) BMC_PRINTF(1, 2);
+void bmc_log_warn(const char *fmt, ...) BMC_PRINTF(1, 2);
 /* Info from every rank, tagged with the rank. */
-void bmc_log_all(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bmc_log_all(const char *fmt, ...) BMC_PRINTF(1, 2);
 
 /* Wall clock in seconds (monotonic). */
 double bmc_now(void);

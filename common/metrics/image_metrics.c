@@ -16,7 +16,7 @@
 
 /* ---- resize ------------------------------------------------------------------------------ */
 
-void image_resize_short_side_size(int *out_h, int *out_w, int in_h, int in_w, int short_side) {
+void metric_resize_short_side_size(int *out_h, int *out_w, int in_h, int in_w, int short_side) {
     BMC_CHECK(in_h >= 1 && in_w >= 1 && short_side >= 1);
     int w_is_short = in_w <= in_h;
     long shorter = w_is_short ? in_w : in_h, longer = w_is_short ? in_h : in_w;
@@ -50,7 +50,7 @@ static void linear_axis(long *i0, long *i1, float *l0, float *l1, int in, int ou
     }
 }
 
-void image_resize_bilinear(float *out, int out_h, int out_w, const float *in, int c, int in_h,
+void metric_resize_bilinear(float *out, int out_h, int out_w, const float *in, int c, int in_h,
                            int in_w) {
     BMC_CHECK(out_h >= 1 && out_w >= 1 && c >= 1 && in_h >= 1 && in_w >= 1);
     long *y0 = XNEW(y0, out_h), *y1 = XNEW(y1, out_h), *x0 = XNEW(x0, out_w),
@@ -76,13 +76,14 @@ void image_resize_bilinear(float *out, int out_h, int out_w, const float *in, in
     free(y0), free(y1), free(x0), free(x1), free(wy0), free(wy1), free(wx0), free(wx1);
 }
 
-void image_u8_hwc_to_float_chw(float *out, const uint8_t *in, int h, int w) {
+void metric_u8_hwc_to_float_chw(float *out, const uint8_t *in, int h, int w) {
     size_t hw = (size_t)h * (size_t)w;
     for (size_t p = 0; p < hw; p++)
         for (size_t ch = 0; ch < 3; ch++) out[ch * hw + p] = (float)in[p * 3 + ch] / 255.0f;
 }
 
-void image_rgb2gray(double *gray, const float *rgb, int h, int w) {
+/* gray[h, w] = 0.2125 R + 0.7154 G + 0.0721 B of rgb[3, h, w] (skimage rgb2gray). */
+static void rgb2gray(double *gray, const float *rgb, int h, int w) {
     size_t hw = (size_t)h * (size_t)w;
     for (size_t p = 0; p < hw; p++)
         gray[p] = (double)rgb[p] * 0.2125 + (double)rgb[hw + p] * 0.7154 +
@@ -165,8 +166,8 @@ double metric_ssim(const float *a, const float *b, int h, int w, ssim_mode mode)
     double *ux = tmp + hw, *uy = ux + hw, *uxx = uy + hw, *uyy = uxx + hw, *uxy = uyy + hw;
     double kern[2 * SSIM_RADIUS + 1];
     gaussian_kernel(kern);
-    image_rgb2gray(x, a, h, w);
-    image_rgb2gray(y, b, h, w);
+    rgb2gray(x, a, h, w);
+    rgb2gray(y, b, h, w);
     gaussian_filter(ux, x, tmp, h, w, both_axes, kern);
     gaussian_filter(uy, y, tmp, h, w, both_axes, kern);
     for (size_t p = 0; p < hw; p++) prod[p] = x[p] * x[p];

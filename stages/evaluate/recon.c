@@ -189,13 +189,13 @@ int recon_score(recon_source *src, long m, const long long *eval_ids, int nb,
         }
         for (long j = c0; j < c1; j++) {
             long i = i0 + j;
-            image_u8_hwc_to_float_chw(in, image_of(eval_ids[i], rows, nrows, pix, img_bytes), h,
+            metric_u8_hwc_to_float_chw(in, image_of(eval_ids[i], rows, nrows, pix, img_bytes), h,
                                       w);
-            image_resize_bilinear(truth, side, side, in, 3, h, w);
+            metric_resize_bilinear(truth, side, side, in, 3, h, w);
             for (int b = 0; b < nb; b++) {
                 long long id = retrieved[(long)b * m + i];
-                image_u8_hwc_to_float_chw(in, image_of(id, rows, nrows, pix, img_bytes), h, w);
-                image_resize_bilinear(other, side, side, in, 3, h, w);
+                metric_u8_hwc_to_float_chw(in, image_of(id, rows, nrows, pix, img_bytes), h, w);
+                metric_resize_bilinear(other, side, side, in, 3, h, w);
                 double *out = local + ((size_t)j * (size_t)nb + (size_t)b) * 2;
                 out[0] = metric_pixcorr(truth, other, 3, side, side);
                 out[1] = metric_ssim(truth, other, side, side, mode);

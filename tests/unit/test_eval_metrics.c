@@ -210,7 +210,7 @@ static void test_images(void) {
     enum { CASES = 6, H = 425, W = 425, PAIRS = 4 };
     int dims[CASES][4] = {{256, 256, 425, 425}, {512, 512, 425, 425}, {300, 500, 0, 0},
                           {7, 5, 13, 3},        {425, 425, 425, 425}, {1, 9, 4, 2}};
-    image_resize_short_side_size(&dims[2][2], &dims[2][3], 300, 500, 425);
+    metric_resize_short_side_size(&dims[2][2], &dims[2][3], 300, 500, 425);
     float *imgs[CASES], *outs[CASES];
     char *meta = bmc_xasprintf("cases %d\npairs %d\nh %d\nw %d\n", CASES, PAIRS, H, W);
     for (int c = 0; c < CASES; c++) {
@@ -220,12 +220,12 @@ static void test_images(void) {
         if (c % 2 == 0) {
             uint8_t *u8 = XNEW(u8, 3 * ih * iw);
             for (int k = 0; k < 3 * ih * iw; k++) u8[k] = (uint8_t)(uniform01() * 256.0);
-            image_u8_hwc_to_float_chw(imgs[c], u8, ih, iw);
+            metric_u8_hwc_to_float_chw(imgs[c], u8, ih, iw);
             free(u8);
         } else {
             structured_image(imgs[c], ih, iw, 0.1 * c, 0.2);
         }
-        image_resize_bilinear(outs[c], oh, ow, imgs[c], 3, ih, iw);
+        metric_resize_bilinear(outs[c], oh, ow, imgs[c], 3, ih, iw);
         char *name = bmc_xasprintf("img%d.f32", c);
         write_raw(dir, name, imgs[c], sizeof(float) * 3 * (size_t)(ih * iw));
         free(name);
@@ -350,9 +350,9 @@ static void test_sanity(void) {
     TEST_NEAR(ci.hi - ci.mean, 1.959963984540054 * sqrt(0.005) / 2.0, 1e-15);
 
     int oh, ow;
-    image_resize_short_side_size(&oh, &ow, 512, 512, 425);
+    metric_resize_short_side_size(&oh, &ow, 512, 512, 425);
     TEST_CHECK(oh == 425 && ow == 425, "%dx%d", oh, ow);
-    image_resize_short_side_size(&oh, &ow, 1000, 300, 425);
+    metric_resize_short_side_size(&oh, &ow, 1000, 300, 425);
     TEST_CHECK(oh == 1416 && ow == 425, "%dx%d", oh, ow);
     free(real), free(pred), free(shuf);
 }

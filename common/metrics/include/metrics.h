@@ -2,7 +2,8 @@
  *
  * Feature metrics (metrics.c): per-target Pearson r and R² (encoding models), per-row cosine,
  * two-way identification, top-1 retrieval over seeded draws. Image metrics (image_metrics.c):
- * torch-style bilinear resize, skimage rgb2gray, PixCorr, SSIM. Inputs are float32, sums are
+ * torch-style bilinear resize, PixCorr, SSIM (on skimage's rgb2gray). Every public name
+ * starts with metric_ (or ssim_ for SSIM's mode). Inputs are float32, sums are
  * double. No MPI, no I/O: the bmc-evaluate stage distributes the work (e.g. retrieval draws).
  * Images are planar CHW float in [0, 1] (the layout of a torch tensor), row-major.
  */
@@ -90,21 +91,18 @@ void metric_retrieval_topk(metric_retrieval *out, double *per_draw_image, double
 
 /* Output size of torchvision Resize(short_side) (int size): the short edge becomes
  * short_side, the long edge int(short_side · long / short) (truncation, as torchvision). */
-void image_resize_short_side_size(int *out_h, int *out_w, int in_h, int in_w, int short_side);
+void metric_resize_short_side_size(int *out_h, int *out_w, int in_h, int in_w, int short_side);
 
 /* out[c, out_h, out_w]; in[c, in_h, in_w] float. torch.nn.functional.interpolate(mode=
  * 'bilinear', align_corners=False, antialias=False) — what torchvision 0.14 Resize(...,
  * BILINEAR) does on tensors. Source indices and weights are those of PyTorch's CPU kernel
  * (float scale, double coordinate, float weights); the blend is in double, so the output is
  * within float rounding of torch's. */
-void image_resize_bilinear(float *out, int out_h, int out_w, const float *in, int c, int in_h,
+void metric_resize_bilinear(float *out, int out_h, int out_w, const float *in, int c, int in_h,
                            int in_w);
 
 /* out[3, h, w] float = in[h, w, 3] uint8 / 255 (torchvision ToTensor / float()/255). */
-void image_u8_hwc_to_float_chw(float *out, const uint8_t *in, int h, int w);
-
-/* gray[h, w] = 0.2125 R + 0.7154 G + 0.0721 B of rgb[3, h, w] (skimage rgb2gray). */
-void image_rgb2gray(double *gray, const float *rgb, int h, int w);
+void metric_u8_hwc_to_float_chw(float *out, const uint8_t *in, int h, int w);
 
 /* a, b [c, h, w] (any c, typically 3 × 425 × 425 after the resize): Pearson r of the two
  * flattened images (MindEye's PixCorr, per image). 0 when either image is constant. */
