@@ -299,8 +299,12 @@ def lock(sb):
     first = subprocess.Popen([sb.exe, "run", "wf.yaml"], cwd=sb.tmp, env=sb.env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock_file = sb.path(RUN_DIR + "/pipeline_info/lock")
-    for _ in range(100):
-        if os.path.exists(lock_file) and read(lock_file):
+    record = sb.path(RUN_DIR + "/pipeline_info/instances/stimuli.json")
+    # Wait until the first run holds the lock AND has started its first stage:
+    # on a loaded CI machine the gap between the two can exceed a second.
+    for _ in range(400):
+        if (os.path.exists(lock_file) and read(lock_file) and os.path.exists(record)
+                and '"running"' in read(record)):
             break
         time.sleep(0.05)
     r = sb.run(expect_rc=3)
@@ -316,7 +320,7 @@ def lock(sb):
     err, hint = first_error(r)
     check("has a stale lock: bmc-workflow pid %d" % first.pid in err and
           "bmc-workflow unlock results/enginetest" in hint, "a stale lock is reported: %r %r" % (err, hint))
-    rec = json.loads(read(sb.path(RUN_DIR + "/pipeline_info/instances/stimuli.json")))
+    rec = json.loads(read(record))
     check(rec["state"] == "running", "the killed run left its instance running")
     u = subprocess.run([sb.exe, "unlock", RUN_DIR], cwd=sb.tmp, capture_output=True, text=True)
     check(u.returncode == 0 and "cleared the stale lock" in u.stderr, "unlock: %s" % u.stderr)
