@@ -73,7 +73,11 @@ static int scan_matrix(const uint8_t *p, size_t n, int swap, int depth, const ch
     if (depth > MAT_SCAN_MAX_DEPTH)
         return bmc_err_set(err, hint, "%s: cell/struct arrays nested deeper than %d", path,
                            MAT_SCAN_MAX_DEPTH);
-    if (n == 0) return 0; /* an empty matrix element (MATLAB writes these inside cells) */
+    /* An empty matrix element: MATLAB writes these inside cells, never as a variable. matio
+     * reads a top-level one's flags, dims and name from the bytes after it anyway. */
+    if (n == 0 && depth == 0)
+        return bmc_err_set(err, hint, "%s: a variable of 0 bytes", path);
+    if (n == 0) return 0;
     mat_cursor c = {p, n, swap};
     uint32_t type;
     const uint8_t *d;
