@@ -324,7 +324,7 @@ def lock(sb):
     check(rec["state"] == "running", "the killed run left its instance running")
     u = subprocess.run([sb.exe, "unlock", RUN_DIR], cwd=sb.tmp, capture_output=True, text=True)
     check(u.returncode == 0 and "cleared the stale lock" in u.stderr, "unlock: %s" % u.stderr)
-    rec = json.loads(read(sb.path(RUN_DIR + "/pipeline_info/instances/stimuli.json")))
+    rec = json.loads(read(record))
     check(rec["state"] == "interrupted", "unlock marks its running instances interrupted")
     r = sb.run()
     check(names(r) == ORDER, "the next run works: %s" % names(r))
