@@ -66,24 +66,6 @@ static void match_ids(const id_row *table, long nt, const long long *ids, long n
     }
 }
 
-/* Local: read a root int64 array attribute of exactly n values. */
-static int attr_i64_array(bmc_h5 *f, const char *obj, const char *name, long long *v, size_t n,
-                          bmc_err *err) {
-    hid_t a = H5Aopen_by_name(f->fid, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0)
-        return bmc_err_set(err, "was it written by bmc-extract-fmri?",
-                           "%s: attribute %s of %s is missing", f->path, name, obj);
-    hid_t sp = H5Aget_space(a);
-    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    int rc = 0;
-    if (np != (hssize_t)n || H5Aread(a, H5T_NATIVE_LLONG, v) < 0)
-        rc = bmc_err_set(err, NULL, "%s: attribute %s of %s must hold %zu integers", f->path,
-                         name, obj, n);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return rc;
-}
-
 int train_inputs_open(train_inputs *in, MPI_Comm comm, const char *fmri, const char *features,
                       int need_test, bmc_err *err) {
     memset(in, 0, sizeof *in);
@@ -101,7 +83,7 @@ int train_inputs_open(train_inputs *in, MPI_Comm comm, const char *fmri, const c
     if (!rc) rc = read_ids(&in->feat, "/image_ids", &fids, &in->n_feat, err);
     if (!rc) {
         long long g[3] = {0, 0, 0};
-        attr_i64_array(&in->fmri, "/", "grid", g, 3, err);
+        bmc_h5_attr_get_i64_array(&in->fmri, "/", "grid", g, 3, err);
         if (!err->failed) bmc_h5_attr_get_i64(&in->fmri, "/", "subject", &in->subject, err);
         for (int a = 0; a < 3; a++) in->grid[a] = (long)g[a];
         rc = bmc_err_agree(comm, err) ? -1 : 0;
