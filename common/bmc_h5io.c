@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bmc_alloc.h"
+#include "bmc_fault.h"
 #include "bmc_h5io.h"
 #include "bmc_fs.h"
 #include "bmc_h5io_internal.h"
@@ -173,6 +174,14 @@ static int create_partial(bmc_h5 *f, const char *format, int format_version, bmc
     if (bmc_h5_attr_set_str(f, "/", "format", format, e) != 0 ||
         bmc_h5_attr_set_i64(f, "/", "format_version", format_version, e) != 0)
         return -1;
+    /* The superblock and the root attributes reach the disk now, not at the close: a run
+     * killed later leaves a .partial that a rerun recognises as brainmclip's and replaces
+     * (without this flush it holds zeros where the signature goes, and is refused). */
+    if (H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
+        bmc_h5i_set_err(e, "check free space and quota on the output folder",
+                        "%s: flushing '%s' failed", f->path, f->partial_path);
+    if (bmc_err_agree(f->comm, e)) return -1;
+    bmc_fault_point("create");
     return 0;
 }
 
@@ -248,6 +257,7 @@ int bmc_h5_commit(bmc_h5 *f, bmc_err *err) {
     bmc_h5i_silence();
     BMC_CHECK(f && f->writable && f->partial_path && f->fid >= 0);
     bmc_err e = {0};
+    bmc_fault_point("close");
     if (H5Fclose(f->fid) < 0)
         bmc_h5i_set_err(&e, "check free space and quota on the output folder",
                         "%s: closing '%s' failed; the output is incomplete", f->path,
@@ -258,8 +268,10 @@ int bmc_h5_commit(bmc_h5 *f, bmc_err *err) {
             bmc_err_set(&e, "check free space and the health of the file system",
                         "%s: fsync of '%s' failed: %s", f->path, f->partial_path,
                         strerror(errno));
-        else
-            bmc_rename_durable(f->partial_path, f->path, &e);
+        else {
+            bmc_fault_point("rename");
+            if (bmc_rename_durable(f->partial_path, f->path, &e) == 0) bmc_fault_point("renamed");
+        }
     }
     if (e.failed && f->rank == 0) unlink(f->partial_path); /* never a half-made output */
     /* The agreement below is also the barrier: rank 0 has renamed before entering it. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bmc_alloc.h"
+#include "bmc_fault.h"
 #include "bmc_h5io.h"
 #include "bmc_fs.h"
 #include "bmc_h5io_internal.h"
@@ -492,6 +493,7 @@ static int xfer_run(xfer *x, bmc_err *err) {
             xfer_move(x, mspace);
             H5Sclose(mspace);
         }
+        bmc_fault_point(x->writing ? "write" : "read");
         rc = bmc_h5i_agree(x->f->comm, &x->e, err);
     }
     if (x->fspace >= 0) H5Sclose(x->fspace);

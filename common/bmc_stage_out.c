@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bmc_alloc.h"
+#include "bmc_fault.h"
 #include "bmc_fs.h"
 #include "bmc_log.h"
 #include "bmc_stage_internal.h"
@@ -167,7 +168,8 @@ static int folder_matches_manifest(const char *path, char *sidecar, char *why, s
             ok = 0;
         }
         for (size_t k = 0; k < found.n && ok; k++)
-            if (!bsearch(&found.line[k], listed.line, listed.n, sizeof *listed.line, cmp_line)) {
+            if (strcmp(found.line[k], "file " PARTIAL_MARKER) != 0 && /* a commit cut short */
+                !bsearch(&found.line[k], listed.line, listed.n, sizeof *listed.line, cmp_line)) {
                 const char *rel = strchr(found.line[k], ' ') + 1;
                 snprintf(why, why_len, "holds '%s/%s', which brainmclip did not write there",
                          path, rel);
@@ -332,19 +334,27 @@ int bmc_stage_folder_begin(bmc_stage *s, const char *path, char **partial, bmc_e
 }
 
 int bmc_stage_folder_commit(bmc_stage *s, const char *path, const char *partial, bmc_err *err) {
+    /* The marker stays in the new folder through the swap, and the previous folder gets one
+     * before it: a process killed anywhere in here leaves only folders that a rerun
+     * recognises as brainmclip's (a marker, or the manifest of a pending sidecar). */
     if (s->rank == 0) {
         char why[BMC_ERR_MSG_MAX];
-        char *marker = bmc_path_join(partial, PARTIAL_MARKER);
+        char *marker = bmc_path_join(path, PARTIAL_MARKER);
         if (!bmc_output_owned(path, why, sizeof why))
             bmc_err_set(err, "move it away; the new output stays in the partial folder",
                         "%s %s", path, why);
-        else if (unlink(marker) != 0)
-            bmc_err_set(err, "check the folder's permissions", "cannot remove '%s': %s", marker,
-                        strerror(errno));
         else /* keep the stamp, drop the fingerprint: a crash in the swap reruns the stage */
             bmc_sidecar_mark_pending(path, err);
-        if (!err->failed && bmc_swap_in(partial, path, err) == 0)
-            bmc_sidecar_write(path, s->fingerprint, err);
+        if (!err->failed && bmc_is_dir(path))
+            bmc_write_file_atomic(marker, PARTIAL_TEXT, strlen(PARTIAL_TEXT), err);
+        bmc_fault_point("swap");
+        if (!err->failed && bmc_swap_in(partial, path, err) == 0) {
+            if (unlink(marker) != 0)
+                bmc_err_set(err, "check the folder's permissions", "cannot remove '%s': %s",
+                            marker, strerror(errno));
+            else
+                bmc_sidecar_write(path, s->fingerprint, err);
+        }
         free(marker);
     }
     return bmc_err_agree(s->comm, err) ? -1 : 0;
