@@ -2,7 +2,8 @@
 # install-deps.sh — installs the Debian 12 packages brainmclip needs, only those missing.
 # Usage: scripts/install-deps.sh [build|test|fuzz]   (default: build; test adds the Python
 # reference implementations the test suite compares against, pandas for reading summary.csv
-# and headless Chromium for the report page; fuzz adds those and clang, with its libFuzzer
+# headless Chromium for the report page and Slurm (munge, slurmctld, slurmd, slurm-client)
+# for the one-node test cluster; fuzz adds those and clang, with its libFuzzer
 # runtime, for the fuzz preset). Idempotent: when everything
 # is installed it runs no apt command at all. Needs root (or sudo) only when installing.
 set -euo pipefail
@@ -12,7 +13,8 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
   libmatio-dev zlib1g-dev libcjson-dev libopenblas-dev libpng-dev libjpeg-dev libcairo2-dev
   libssl-dev libfontconfig-dev fonts-dejavu-core)
 test_pkgs=(python3 python3-numpy python3-h5py python3-yaml python3-scipy python3-pil
-  python3-torch python3-sklearn python3-skimage python3-nibabel python3-pandas chromium)
+  python3-torch python3-sklearn python3-skimage python3-nibabel python3-pandas chromium
+  munge slurmctld slurmd slurm-client)  # the one-node cluster of slurm/local-cluster.sh
 
 fuzz_pkgs=(clang libclang-rt-14-dev)  # Debian 12: clang 14; the runtime holds libFuzzer
 
