@@ -7,6 +7,7 @@
  * the outcome. The first failure stops the run and shows the stage's own `error:` line.
  * pipeline_info/ gets a copy of the workflow, the resolved config, the software versions
  * and an execution trace (rows flushed as instances end).
+ * Its helpers for run info, outputs and stage configs are shared with the Slurm mode.
  * Not here: deciding what runs (decide.c), the lock (state.c, taken by the caller), Slurm.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -27,7 +28,7 @@
 #include "workflow.h"
 
 /* Emit a tree as YAML to path atomically, after a comment line. Returns 0 or -1. */
-static int write_yaml(const char *path, const char *comment, const bmc_cfg_node *tree,
+int wf_write_yaml(const char *path, const char *comment, const bmc_cfg_node *tree,
                       bmc_err *err) {
     size_t len = 0;
     char *buf = wf_emit_yaml(tree, comment, &len);
@@ -68,7 +69,7 @@ static int write_config_resolved(const wf_workflow *wf, const char *path, bmc_er
         bmc_cfg_seq_push(list, i);
     }
     bmc_cfg_map_set(t, "instances", list);
-    int rc = write_yaml(path, "every stage instance of this run, resolved (bmc-workflow)", t, err);
+    int rc = wf_write_yaml(path, "every stage instance of this run, resolved (bmc-workflow)", t, err);
     bmc_cfg_free_node(t);
     return rc;
 }
@@ -109,7 +110,7 @@ static int write_software_versions(const wf_workflow *wf, const char *path, bmc_
     char h5[64];
     snprintf(h5, sizeof h5, "%u.%u.%u", maj, min, rel);
     bmc_cfg_map_set(t, "hdf5", bmc_cfg_new_string(h5));
-    int rc = write_yaml(path, "software used by this run (bmc-workflow)", t, err);
+    int rc = wf_write_yaml(path, "software used by this run (bmc-workflow)", t, err);
     bmc_cfg_free_node(t);
     return rc;
 }
@@ -183,11 +184,7 @@ static void trace_close(trace *tr) {
 
 /* ---- one instance ---------------------------------------------------------------------- */
 
-/* Prepare folders and the stage config, then run the instance. Returns the exit code (or
- * -1 for a setup error in err) and sets *interrupted. */
-static int launch(const wf_workflow *wf, const wf_instance *in, const char *config_path,
-                  const char *log_path, int *interrupted, bmc_err *err) {
-    const wf_stage *st = &wf->stages[in->stage];
+int wf_claim_outputs(const wf_instance *in, bmc_err *err) {
     for (size_t o = 0; o < in->n_outputs; o++) {
         char *dir = bmc_dirname(in->outputs[o].path);
         int rc = bmc_mkdir_p(dir, err);
@@ -200,8 +197,18 @@ static int launch(const wf_workflow *wf, const wf_instance *in, const char *conf
                                   : bmc_sidecar_write(path, "pending", err))
             return -1;
     }
+    return 0;
+}
+
+
+/* Prepare folders and the stage config, then run the instance. Returns the exit code (or
+ * -1 for a setup error in err) and sets *interrupted. */
+static int launch(const wf_workflow *wf, const wf_instance *in, const char *config_path,
+                  const char *log_path, int *interrupted, bmc_err *err) {
+    const wf_stage *st = &wf->stages[in->stage];
+    if (wf_claim_outputs(in, err)) return -1;
     bmc_cfg_node *cfg = wf_stage_config(wf, in, 1);
-    int rc = write_yaml(config_path, "stage config written by bmc-workflow", cfg, err);
+    int rc = wf_write_yaml(config_path, "stage config written by bmc-workflow", cfg, err);
     bmc_cfg_free_node(cfg);
     if (rc) return -1;
     size_t n_launch;
@@ -231,7 +238,7 @@ static int launch(const wf_workflow *wf, const wf_instance *in, const char *conf
 
 /* After a successful exit: every output must exist (HDF5 ones with the fingerprint); then
  * sidecars are written for the others. Returns 0 or -1 with err set. */
-static int finish_outputs(const wf_instance *in, bmc_err *err) {
+int wf_finish_outputs(const wf_instance *in, bmc_err *err) {
     for (size_t o = 0; o < in->n_outputs; o++) {
         const wf_path *p = &in->outputs[o];
         if (!bmc_path_exists(p->path))
@@ -261,8 +268,8 @@ static int finish_outputs(const wf_instance *in, bmc_err *err) {
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
-static int setup(const wf_workflow *wf, const char *info_dir, const char *logs_dir,
-                 const char *stages_dir, bmc_err *err) {
+int wf_write_run_info(const wf_workflow *wf, const char *info_dir, const char *logs_dir,
+                      const char *stages_dir, bmc_err *err) {
     if (bmc_mkdir_p(stages_dir, err) || bmc_mkdir_p(logs_dir, err)) return -1;
     size_t len = 0;
     char *text = bmc_read_file(wf->path, &len, err);
@@ -284,7 +291,7 @@ static int setup(const wf_workflow *wf, const char *info_dir, const char *logs_d
  * else was there: plan time refuses foreign files), so it gets a sidecar that says so but
  * carries no fingerprint ("pending"), and a rerun may replace it; the claims on paths it
  * left empty are withdrawn. */
-static void stamp_failed(const wf_instance *in) {
+void wf_stamp_failed(const wf_instance *in) {
     for (size_t o = 0; o < in->n_outputs; o++) {
         const char *path = in->outputs[o].path;
         bmc_err ignored = {0};
@@ -354,13 +361,13 @@ static int run_instance(wf_workflow *wf, const wf_instance *in, size_t step, tra
         bmc_err_print(MPI_COMM_NULL, err);
         wf_print_log_tail(f->log);
         status = 1;
-    } else if (finish_outputs(in, err)) {
+    } else if (wf_finish_outputs(in, err)) {
         bmc_err_print(MPI_COMM_NULL, err);
         fprintf(stderr, "  log: %s\n", f->log);
         stage_error = xstrdup(err->msg);
         status = 1;
     }
-    if (status) stamp_failed(in);
+    if (status) wf_stamp_failed(in);
     rec.state = status ? (interrupted ? "interrupted" : "failed") : "completed";
     rec.error = stage_error;
     bmc_err rerr = {0};
@@ -380,7 +387,7 @@ int wf_execute(wf_workflow *wf) {
     int status = 0;
     size_t n_ran = 0;
     double t_run = bmc_now();
-    if (setup(wf, info_dir, logs_dir, stages_dir, &err) || trace_open(&tr, info_dir, &err)) {
+    if (wf_write_run_info(wf, info_dir, logs_dir, stages_dir, &err) || trace_open(&tr, info_dir, &err)) {
         bmc_err_print(MPI_COMM_NULL, &err);
         status = 2;
     }

@@ -314,4 +314,20 @@ void wf_print_log_tail(const char *log_path);
  * success, 1 when a stage failed (its own error shown), 2 on a setup error. */
 int wf_execute(wf_workflow *wf);
 
+/* Shared with the Slurm mode (execute.c). */
+/* A tree as YAML to path atomically, after a `# comment` line. 0 or -1. */
+int wf_write_yaml(const char *path, const char *comment, const bmc_cfg_node *tree, bmc_err *err);
+/* Create info_dir/stages_dir/logs_dir; write pipeline_info's workflow.yaml copy,
+ * config_resolved.yaml and software_versions.yaml. 0 or -1. */
+int wf_write_run_info(const wf_workflow *wf, const char *info_dir, const char *logs_dir,
+                      const char *stages_dir, bmc_err *err);
+/* Before a stage runs: create its output folders and mark its outputs' sidecars pending
+ * (uses in->outputs only). 0 or -1. */
+int wf_claim_outputs(const wf_instance *in, bmc_err *err);
+/* After exit 0: every output exists (HDF5 ones carrying in->fingerprint); sidecars written
+ * for the others. Uses in->name, in->fingerprint, in->outputs only. 0 or -1 with err set. */
+int wf_finish_outputs(const wf_instance *in, bmc_err *err);
+/* After a failure: pending sidecars for what the stage left, claims withdrawn elsewhere. */
+void wf_stamp_failed(const wf_instance *in);
+
 #endif
