@@ -316,6 +316,14 @@ void bmc_stage_stamp_outputs(const bmc_stage *s, bmc_err *err) {
 
 /* ---- folder outputs ---------------------------------------------------------------------- */
 
+/* Rank 0: write the marker that says folder `dir` is brainmclip's work in progress. */
+static int write_partial_marker(const char *dir, bmc_err *err) {
+    char *marker = bmc_path_join(dir, PARTIAL_MARKER);
+    int rc = bmc_write_file_atomic(marker, PARTIAL_TEXT, strlen(PARTIAL_TEXT), err);
+    free(marker);
+    return rc;
+}
+
 int bmc_stage_folder_begin(bmc_stage *s, const char *path, char **partial, bmc_err *err) {
     *partial = bmc_xasprintf("%s.partial", path);
     if (s->rank == 0) {
@@ -325,10 +333,7 @@ int bmc_stage_folder_begin(bmc_stage *s, const char *path, char **partial, bmc_e
         else if (bmc_path_exists(*partial) && bmc_remove_tree(*partial) != 0)
             bmc_err_set(err, "remove it by hand", "cannot remove the stale partial folder '%s'",
                         *partial);
-        char *marker = bmc_path_join(*partial, PARTIAL_MARKER);
-        if (!err->failed && bmc_mkdir_p(*partial, err) == 0)
-            bmc_write_file_atomic(marker, PARTIAL_TEXT, strlen(PARTIAL_TEXT), err);
-        free(marker);
+        if (!err->failed && bmc_mkdir_p(*partial, err) == 0) write_partial_marker(*partial, err);
     }
     return bmc_err_agree(s->comm, err) ? -1 : 0;
 }
@@ -345,8 +350,7 @@ int bmc_stage_folder_commit(bmc_stage *s, const char *path, const char *partial,
                         "%s %s", path, why);
         else /* keep the stamp, drop the fingerprint: a crash in the swap reruns the stage */
             bmc_sidecar_mark_pending(path, err);
-        if (!err->failed && bmc_is_dir(path))
-            bmc_write_file_atomic(marker, PARTIAL_TEXT, strlen(PARTIAL_TEXT), err);
+        if (!err->failed && bmc_is_dir(path)) write_partial_marker(path, err);
         bmc_fault_point("swap");
         if (!err->failed && bmc_swap_in(partial, path, err) == 0) {
             if (unlink(marker) != 0)

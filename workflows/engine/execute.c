@@ -29,7 +29,7 @@
 
 /* Emit a tree as YAML to path atomically, after a comment line. Returns 0 or -1. */
 int wf_write_yaml(const char *path, const char *comment, const bmc_cfg_node *tree,
-                      bmc_err *err) {
+                  bmc_err *err) {
     size_t len = 0;
     char *buf = wf_emit_yaml(tree, comment, &len);
     int rc = bmc_write_file_atomic(path, buf, len, err);
@@ -69,7 +69,8 @@ static int write_config_resolved(const wf_workflow *wf, const char *path, bmc_er
         bmc_cfg_seq_push(list, i);
     }
     bmc_cfg_map_set(t, "instances", list);
-    int rc = wf_write_yaml(path, "every stage instance of this run, resolved (bmc-workflow)", t, err);
+    int rc = wf_write_yaml(path, "every stage instance of this run, resolved (bmc-workflow)", t,
+                           err);
     bmc_cfg_free_node(t);
     return rc;
 }
@@ -199,7 +200,6 @@ int wf_claim_outputs(const wf_instance *in, bmc_err *err) {
     }
     return 0;
 }
-
 
 /* Prepare folders and the stage config, then run the instance. Returns the exit code (or
  * -1 for a setup error in err) and sets *interrupted. */
@@ -387,7 +387,8 @@ int wf_execute(wf_workflow *wf) {
     int status = 0;
     size_t n_ran = 0;
     double t_run = bmc_now();
-    if (wf_write_run_info(wf, info_dir, logs_dir, stages_dir, &err) || trace_open(&tr, info_dir, &err)) {
+    if (wf_write_run_info(wf, info_dir, logs_dir, stages_dir, &err) ||
+        trace_open(&tr, info_dir, &err)) {
         bmc_err_print(MPI_COMM_NULL, &err);
         status = 2;
     }
